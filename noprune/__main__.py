@@ -1,0 +1,5 @@
+import sys
+
+from noprune.cli import main
+
+sys.exit(main())

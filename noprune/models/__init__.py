@@ -1,0 +1,171 @@
+"""Model zoo and the suite's initializer.
+
+``build_model(spec, input_shape, num_classes, seed=...)`` builds a model from a short spec string
+(``mlp:300,100``, ``resnet20``, ``timm:resnet18``, ...) and initializes it with ``initialize``,
+the open_lth-style Kaiming-normal initializer (Frankle et al., open_lth), from a private
+``torch.Generator`` so the global RNG is never touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from noprune.errors import UnknownNameError, UserError
+from noprune.models import vgg
+from noprune.models.cnn import SmallCNN
+from noprune.models.mlp import MLP, lenet_300_100
+from noprune.models.resnet import resnet20
+from noprune.models.timm_models import timm_model
+from noprune.specs import split_spec
+
+__all__ = ["MODELS", "build_model", "initialize"]
+
+DEFAULT_MLP_WIDTHS: tuple[int, ...] = (100, 100)
+
+MODELS: dict[str, str] = {
+    "mlp": "MLP, ReLU hidden layers; mlp = widths 100,100, mlp:W1,W2,... for any widths",
+    "mlp_nobias": "MLP without biases; mlp_nobias or mlp_nobias:W1,W2,... (as mlp)",
+    "lenet_300_100": "LeNet-300-100: MLP with hidden widths 300,100 (LeCun et al. 1998)",
+    "cnn": "small CNN: conv32-conv64-maxpool-fc128, for small images such as 1x8x8 or 1x28x28",
+    "resnet20": "CIFAR ResNet-20, 0.27M params (He et al. 2016; open_lth cifar_resnet_20)",
+    "vgg11": "VGG-11 with BatchNorm, global avg pool head (Simonyan & Zisserman 2015)",
+    "vgg16": "VGG-16 with BatchNorm, global avg pool head (Simonyan & Zisserman 2015)",
+    "timm": "any timm model, randomly initialized: timm:NAME, e.g. timm:resnet18",
+}
+
+_CONV_MIN_SIZE: dict[str, int] = {
+    "cnn": 2,
+    "resnet20": 1,
+    "vgg11": vgg.MIN_SIZE,
+    "vgg16": vgg.MIN_SIZE,
+    "timm": 1,
+}
+
+
+def _parse_widths(spec: str, rest: str) -> tuple[int, ...]:
+    if not rest:
+        return DEFAULT_MLP_WIDTHS
+    try:
+        widths = tuple(int(w) for w in rest.split(","))
+    except ValueError:
+        widths = ()
+    if not widths or any(w <= 0 for w in widths):
+        raise UserError(
+            f"bad hidden widths {rest!r} in model spec {spec!r}; "
+            "give positive integers separated by commas, e.g. mlp:300,100"
+        )
+    return widths
+
+
+def _image_shape(name: str, input_shape: tuple[int, ...]) -> tuple[int, int, int]:
+    if len(input_shape) != 3:
+        msg = f"model {name} needs image input of shape (C, H, W); data set gives {input_shape}"
+        raise UserError(msg)
+    c, h, w = input_shape
+    least = _CONV_MIN_SIZE[name]
+    if h < least or w < least:
+        msg = f"model {name} needs images of at least {least}x{least}; data set gives {h}x{w}"
+        raise UserError(msg)
+    return c, h, w
+
+
+def _build(spec: str, input_shape: tuple[int, ...], num_classes: int) -> tuple[str, nn.Module]:
+    name, rest = _split(spec)
+    if name not in MODELS:
+        raise UnknownNameError("model", name, list(MODELS))
+    if name in ("mlp", "mlp_nobias"):
+        in_features = int(torch.Size(input_shape).numel())
+        widths = _parse_widths(spec, rest)
+        return name, MLP(in_features, widths, num_classes, bias=name == "mlp")
+    if rest and name != "timm":
+        raise UserError(f"model {name} takes no options; use {name!r} instead of {spec!r}")
+    if name == "lenet_300_100":
+        return name, lenet_300_100(int(torch.Size(input_shape).numel()), num_classes)
+    channels = _image_shape(name, input_shape)[0]
+    factories: dict[str, Callable[[int, int], nn.Module]] = {
+        "cnn": lambda c, k: SmallCNN(c, k),
+        "resnet20": resnet20,
+        "vgg11": vgg.vgg11,
+        "vgg16": vgg.vgg16,
+        "timm": lambda c, k: timm_model(rest, c, k),
+    }
+    return name, factories[name](channels, num_classes)
+
+
+def _split(spec: str) -> tuple[str, str]:
+    """``split_spec`` that also rejects a ':' with nothing after it."""
+    name, rest = split_spec(spec)
+    if ":" in spec and not rest:
+        raise UserError(f"model spec {spec!r} has nothing after ':'; drop the ':' or add options")
+    return name, rest
+
+
+def build_model(
+    spec: str,
+    input_shape: tuple[int, ...],
+    num_classes: int,
+    *,
+    seed: int,
+) -> nn.Module:
+    """Build the model named by ``spec`` for inputs of ``input_shape`` (no batch dimension).
+
+    Specs (case-insensitive names): ``mlp`` (hidden widths 100,100), ``mlp:300,100``,
+    ``mlp_nobias:300,100``, ``lenet_300_100``, ``cnn``, ``resnet20``, ``vgg11``, ``vgg16``,
+    ``timm:NAME``. ``num_classes`` is the number of outputs (1 for scalar regression).
+
+    Weights are drawn by ``initialize`` from ``torch.Generator().manual_seed(seed)``. timm
+    models keep timm's own initialization, drawn from the global CPU RNG seeded with ``seed``
+    inside ``torch.random.fork_rng``. Either way the global RNG state is left unchanged.
+    """
+    shape = tuple(int(d) for d in input_shape)
+    if not shape or any(d <= 0 for d in shape):
+        raise UserError(f"input shape must be non-empty with positive sizes, got {shape}")
+    if num_classes < 1:
+        raise UserError(f"num_classes must be at least 1, got {num_classes}")
+    # Module constructors draw default weights from the global CPU RNG; fork it so the
+    # caller's stream is unchanged, and seed it so timm models are reproducible.
+    with torch.random.fork_rng(devices=[]):
+        torch.default_generator.manual_seed(seed)
+        name, model = _build(spec, shape, num_classes)
+    if name != "timm":
+        initialize(model, torch.Generator().manual_seed(seed))
+    return model
+
+
+_CONV_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
+
+def initialize(model: nn.Module, generator: torch.Generator) -> None:
+    """The suite's initializer, as open_lth's ``kaiming_normal`` (Frankle et al.).
+
+    Linear and Conv{1,2,3}d weights: ``kaiming_normal_(mode='fan_in', nonlinearity='relu')``
+    drawn from ``generator``; their biases zero. BatchNorm: weight 1, bias 0, running stats
+    reset. Other modules are left alone. Works on any device: when the model is not on the
+    generator's device the draws are made there and copied.
+    """
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, (nn.Linear, *_CONV_TYPES)):
+                _kaiming_normal(module.weight, generator)
+                if module.bias is not None:
+                    module.bias.zero_()
+            elif isinstance(module, nn.modules.batchnorm._BatchNorm):
+                if module.weight is not None:
+                    module.weight.fill_(1.0)
+                if module.bias is not None:
+                    module.bias.zero_()
+                if module.track_running_stats:
+                    module.reset_running_stats()
+
+
+def _kaiming_normal(weight: torch.Tensor, generator: torch.Generator) -> None:
+    kwargs = {"mode": "fan_in", "nonlinearity": "relu", "generator": generator}
+    if weight.device == generator.device:
+        nn.init.kaiming_normal_(weight, **kwargs)
+    else:
+        draw = torch.empty(weight.shape, dtype=weight.dtype, device=generator.device)
+        nn.init.kaiming_normal_(draw, **kwargs)
+        weight.copy_(draw)

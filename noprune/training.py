@@ -1,0 +1,210 @@
+"""The masked training loop: SGD or Adam, epochs or steps, minibatches, lr schedules, metrics.
+
+Pruned weights stay at exactly zero: :meth:`pruners.MaskSet.apply` masks their gradients and
+the loop zeroes them again after every optimizer step. Every random choice (data order,
+augmentation) comes from a generator seeded by the config.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from noprune.data import Dataset
+from noprune.errors import UserError
+from pruners import MaskSet, Trainer
+from pruners.scoring import batch_loss
+
+OPTIMIZERS = ("sgd", "adam")
+LR_SCHEDULES = ("constant", "cosine", "step")
+
+
+class TrainingDiverged(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train. ``steps`` > 0 overrides ``epochs``; ``batch_size`` 0 means full batch.
+
+    ``milestones`` are epochs at which the ``step`` schedule multiplies the lr by ``gamma``.
+    ``augment`` is random crop (padding 4) and horizontal flip, for CIFAR-style images.
+    """
+
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    epochs: int = 10
+    steps: int = 0
+    batch_size: int = 128
+    lr_schedule: str = "constant"
+    milestones: tuple[int, ...] = ()
+    gamma: float = 0.1
+    augment: bool = False
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise UserError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise UserError(f"lr schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if self.epochs < 0 or self.steps < 0 or self.batch_size < 0 or not self.lr > 0:
+            raise UserError("epochs, steps and batch size must be >= 0 and lr > 0")
+
+    def steps_per_epoch(self, n: int) -> int:
+        return 1 if self.batch_size == 0 else math.ceil(n / self.batch_size)
+
+    def total_steps(self, n: int) -> int:
+        return self.steps or self.epochs * self.steps_per_epoch(n)
+
+
+@dataclass
+class Metrics:
+    loss: float
+    accuracy: float
+
+
+@dataclass
+class TrainResult:
+    """Final train and test metrics, per-epoch history, and the wall time spent."""
+
+    train: Metrics
+    test: Metrics
+    steps: int
+    seconds: float
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(
+        model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+    )
+
+
+def lr_factor(config: TrainConfig, step: int, total: int, steps_per_epoch: int) -> float:
+    """Multiplier of the base lr at ``step`` (0-based) of ``total``."""
+    if config.lr_schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * step / max(1, total)))
+    if config.lr_schedule == "step":
+        epoch = step // steps_per_epoch
+        return config.gamma ** sum(epoch >= m for m in config.milestones)
+    return 1.0
+
+
+def augment_batch(x: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.Tensor:
+    """Random crop after zero padding, and random horizontal flip, per example."""
+    b, c, h, w = x.shape
+    offsets = torch.randint(0, 2 * pad + 1, (b, 2), generator=generator).to(x.device)
+    flips = (torch.rand(b, generator=generator) < 0.5).to(x.device)
+    padded = nn.functional.pad(x, (pad, pad, pad, pad))
+    rows = (offsets[:, :1] + torch.arange(h, device=x.device))[:, None, :, None]
+    cols = (offsets[:, 1:] + torch.arange(w, device=x.device))[:, None, None, :]
+    idx_b = torch.arange(b, device=x.device)[:, None, None, None]
+    idx_c = torch.arange(c, device=x.device)[None, :, None, None]
+    out = padded[idx_b, idx_c, rows, cols]
+    return torch.where(flips[:, None, None, None], out.flip(3), out)
+
+
+def correct(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-example correctness: argmax for classes, sign agreement for +-1 regression targets."""
+    if target.is_floating_point():
+        return (torch.sign(output.reshape(target.shape)) == torch.sign(target)).all(dim=-1)
+    return output.argmax(dim=1) == target
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> Metrics:
+    """Mean loss and accuracy of ``model`` in eval mode over (x, y)."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    loss_sum, right = 0.0, 0
+    for start in range(0, len(x), batch_size):
+        xb, yb = x[start : start + batch_size].to(device), y[start : start + batch_size].to(device)
+        out = model(xb)
+        loss_sum += float(batch_loss(out, yb)) * len(xb)
+        right += int(correct(out, yb).sum())
+    model.train(was_training)
+    return Metrics(loss_sum / max(1, len(x)), right / max(1, len(x)))
+
+
+def fit(
+    model: nn.Module,
+    data: Dataset,
+    masks: MaskSet | None,
+    config: TrainConfig,
+    *,
+    steps: int | None = None,
+) -> list[dict[str, float]]:
+    """Train ``model`` in place on ``data.x_train`` with ``masks`` held fixed; return the history.
+
+    Runs ``steps`` optimizer steps if given, else ``config.total_steps``. The data order is a
+    fresh permutation per epoch from a generator seeded with ``config.seed``, so two calls with
+    the same config see the same batches. Raises :class:`TrainingDiverged` on a NaN loss.
+    """
+    device = next(model.parameters()).device
+    x, y = data.x_train.to(device), data.y_train.to(device)
+    n = len(x)
+    per_epoch = config.steps_per_epoch(n)
+    total = config.total_steps(n) if steps is None else steps
+    batch = n if config.batch_size == 0 else min(config.batch_size, n)
+    generator = torch.Generator().manual_seed(config.seed)
+    optimizer = make_optimizer(model, config)
+    if masks is not None:
+        masks.apply(model)
+    history: list[dict[str, float]] = []
+    model.train()
+    order = torch.randperm(n, generator=generator).to(device)
+    for step in range(total):
+        within = step % per_epoch
+        if within == 0 and step > 0:
+            order = torch.randperm(n, generator=generator).to(device)
+        idx = order[within * batch : (within + 1) * batch]
+        xb, yb = x[idx], y[idx]
+        if config.augment and xb.dim() == 4:
+            xb = augment_batch(xb, generator)
+        for group in optimizer.param_groups:
+            group["lr"] = config.lr * lr_factor(config, step, total, per_epoch)
+        optimizer.zero_grad(set_to_none=True)
+        loss = batch_loss(model(xb), yb)
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(f"training loss became {float(loss)} at step {step}")
+        loss.backward()
+        optimizer.step()
+        if masks is not None:
+            masks.zero_(model)
+        if within == per_epoch - 1 or step == total - 1:
+            history.append(
+                {"step": step + 1, "epoch": (step + 1) / per_epoch, "batch_loss": float(loss.detach())}
+            )
+    return history
+
+
+def train(model: nn.Module, data: Dataset, masks: MaskSet | None, config: TrainConfig) -> TrainResult:
+    """:func:`fit` for the configured steps, then train and test metrics in eval mode."""
+    start_time = time.perf_counter()
+    history = fit(model, data, masks, config)
+    seconds = time.perf_counter() - start_time
+    return TrainResult(
+        train=evaluate(model, data.x_train, data.y_train),
+        test=evaluate(model, data.x_test, data.y_test),
+        steps=config.total_steps(data.n_train),
+        seconds=seconds,
+        history=history,
+    )
+
+
+def make_trainer(data: Dataset, config: TrainConfig) -> Trainer:
+    """The ``train(model, masks, steps)`` callable that training-based pruners receive."""
+
+    def trainer(model: nn.Module, masks: MaskSet, steps: int) -> None:
+        fit(model, data, masks, config, steps=steps)
+
+    return trainer

@@ -1,0 +1,38 @@
+"""pruners: masks, exact selection, and the seven pruners of No Free Prune, behind one API.
+
+    masks = pruners.get("snip").prune(model, density=0.05, batch=(x, y), seed=0)
+    masks.density, masks.nnz, masks.per_layer(), masks.collapsed()
+    masks.save("masks.safetensors"); MaskSet.load("masks.safetensors")
+
+Depends on torch only; never imports noprune.
+"""
+
+from pruners.ablations import ABLATIONS, invert, reinit, shuffle
+from pruners.base import Pruner, ScoringPruner, Trainer
+from pruners.masks import LayerStats, MaskSet
+from pruners.params import prunable_parameters
+from pruners.registry import PRUNERS, available, get
+from pruners.schedules import exponential, iterative, one_shot
+from pruners.selection import check_density, keep_count, select
+
+__all__ = [
+    "ABLATIONS",
+    "PRUNERS",
+    "LayerStats",
+    "MaskSet",
+    "Pruner",
+    "ScoringPruner",
+    "Trainer",
+    "available",
+    "check_density",
+    "exponential",
+    "get",
+    "invert",
+    "iterative",
+    "keep_count",
+    "one_shot",
+    "prunable_parameters",
+    "reinit",
+    "select",
+    "shuffle",
+]
