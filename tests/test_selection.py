@@ -1,0 +1,115 @@
+"""Exact top-k selection, tie-breaks, scopes and schedules (SCIENCE.md §2, common rules)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from pruners import MaskSet, exponential, iterative, keep_count, select
+from pruners.selection import layer_counts, top_k
+
+
+def scores_of(*shapes: tuple[int, ...], seed: int = 0) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return {f"l{i}.weight": torch.randn(s, generator=g) for i, s in enumerate(shapes)}
+
+
+@pytest.mark.parametrize("density", [1.0, 0.5, 0.3333, 0.1, 0.01, 0.001])
+@pytest.mark.parametrize("scope", ["global", "layerwise"])
+def test_keeps_exactly_round_density_times_n(density, scope):
+    scores = scores_of((37, 11), (5, 3, 3), (101,))
+    masks = select(scores, density, scope=scope)
+    n = sum(s.numel() for s in scores.values())
+    assert masks.nnz == round(density * n)
+    assert masks.numel == n
+
+
+def test_global_keeps_the_highest_scores():
+    scores = scores_of((20, 10), (10, 5))
+    masks = select(scores, 0.2)
+    kept = torch.cat([scores[n][masks[n]] for n in scores])
+    dropped = torch.cat([scores[n][~masks[n]] for n in scores])
+    assert kept.min() > dropped.max()
+
+
+def test_ties_break_by_flat_index_deterministically():
+    scores = {"a": torch.ones(3, 4), "b": torch.ones(6)}
+    masks = select(scores, 0.5)  # 9 of 18, all tied: the first 9 in parameter order
+    flat = torch.cat([masks["a"].reshape(-1), masks["b"]])
+    assert flat.tolist() == [True] * 9 + [False] * 9
+    inverted = select(scores, 0.5, invert=True)
+    assert inverted == masks  # ties go to the lower index in both directions
+
+
+def test_threshold_cut_would_miss_the_target_but_top_k_does_not():
+    # Many equal scores straddle the cut: `score > threshold` keeps too few or too many.
+    scores = {"w": torch.tensor([3.0, 1.0, 1.0, 1.0, 1.0, 0.0])}
+    masks = select(scores, 0.5)
+    assert masks.nnz == 3
+    assert masks["w"].tolist() == [True, True, True, False, False, False]
+
+
+def test_layerwise_keeps_the_density_in_every_layer():
+    scores = scores_of((100,), (40,), (10,))
+    masks = select(scores, 0.25, scope="layerwise")
+    assert [s.nnz for s in masks.per_layer().values()] == [25, 10, 3]  # 37.5 -> 38 in all
+    for name, stats in masks.per_layer().items():
+        assert abs(stats.nnz - 0.25 * scores[name].numel()) < 1
+
+
+def test_layer_counts_largest_remainder_adds_up_and_respects_alive():
+    counts = layer_counts(0.5, [3, 3, 3], [3, 3, 3])
+    assert sum(counts) == round(0.5 * 9) == 4 and counts == [2, 1, 1]  # ties to the earlier layer
+    counts = layer_counts(0.3, [10, 10], [2, 10])
+    assert counts == [2, 4]
+
+
+def test_never_revives_pruned_weights():
+    scores = scores_of((50,))
+    alive = MaskSet({"l0.weight": torch.arange(50) % 2 == 0})
+    masks = select(scores, 0.2, alive=alive)
+    assert masks.nnz == 10
+    assert not (masks["l0.weight"] & ~alive["l0.weight"]).any()
+
+
+def test_nan_scores_are_an_error_not_a_mask():
+    with pytest.raises(ValueError, match="NaN"):
+        select({"w": torch.tensor([1.0, float("nan"), 2.0])}, 0.5)
+
+
+def test_invert_is_a_rank_inversion_for_signed_scores():
+    scores = torch.tensor([-2.0, -1.0, 0.5, 3.0, 0.25])
+    alive = torch.ones(5, dtype=torch.bool)
+    assert top_k(scores, alive, 2).tolist() == [False, False, True, True, False]
+    assert top_k(scores, alive, 2, invert=True).tolist() == [True, True, False, False, False]
+    # 1/score would rank 0.25 (1/s = 4) and 0.5 (1/s = 2) lowest-kept: a different set.
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.1, 1.5, float("nan")])
+def test_density_outside_unit_interval_is_rejected(bad):
+    with pytest.raises(ValueError, match="density"):
+        select(scores_of((10,)), bad)
+
+
+def test_exponential_schedule_lands_exactly_on_the_target():
+    steps = exponential(0.01, 100)
+    assert len(steps) == 100 and steps[-1] == 0.01
+    assert all(a > b for a, b in zip(steps, steps[1:], strict=False))
+    assert math.isclose(steps[49], 0.01**0.5)
+
+
+def test_iterative_schedule_prunes_twenty_percent_of_survivors_per_round():
+    steps = iterative(0.05, 0.2)
+    assert steps[-1] == 0.05
+    assert len(steps) == math.ceil(math.log(0.05) / math.log(0.8))
+    for previous, current in zip([1.0, *steps[:-2]], steps[:-1], strict=True):
+        assert math.isclose(current / previous, 0.8)
+    assert 0.8 - 1e-12 <= steps[-1] / steps[-2] < 1.0
+    assert iterative(0.8, 0.2) == [0.8]
+
+
+def test_keep_count_is_round():
+    assert keep_count(0.05, 1216) == 61
+    assert keep_count(0.001, 1216) == 1
