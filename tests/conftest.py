@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 from torch import nn
@@ -14,7 +16,7 @@ def tiny_mlp(seed: int = 0, widths: tuple[int, ...] = (32, 16), d: int = 20, cla
     generator = torch.Generator().manual_seed(seed)
     layers: list[nn.Module] = [nn.Flatten()]
     sizes = (d, *widths)
-    for a, b in zip(sizes[:-1], sizes[1:], strict=True):
+    for a, b in itertools.pairwise(sizes):
         layers += [nn.Linear(a, b), nn.ReLU()]
     layers.append(nn.Linear(sizes[-1], classes))
     model = nn.Sequential(*layers)

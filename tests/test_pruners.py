@@ -4,6 +4,7 @@ score of each checked against an independent computation (SCIENCE.md §2)."""
 from __future__ import annotations
 
 import copy
+import itertools
 
 import pytest
 import torch
@@ -254,7 +255,7 @@ def test_imp_rewinds_survivors_to_step_k_every_round_and_keeps_pruned_at_zero(ba
     nnz = [c["nnz"] for c in calls[1:]] + [masks.nnz]
     n = masks.numel
     assert nnz == [n] + [round(d * n) for d in pruners.iterative(0.05, 0.2)]
-    for a, b in zip(nnz, nnz[1:], strict=False):
+    for a, b in itertools.pairwise(nnz):
         assert b >= round(0.8 * a) - 1  # at most 20% of the survivors per round
     for name, p in model.named_parameters():  # the ticket: theta_k on the final mask
         expected = rewind[name] * masks[name] if name in masks else rewind[name]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -96,7 +97,7 @@ def test_density_outside_unit_interval_is_rejected(bad):
 def test_exponential_schedule_lands_exactly_on_the_target():
     steps = exponential(0.01, 100)
     assert len(steps) == 100 and steps[-1] == 0.01
-    assert all(a > b for a, b in zip(steps, steps[1:], strict=False))
+    assert all(a > b for a, b in itertools.pairwise(steps))
     assert math.isclose(steps[49], 0.01**0.5)
 
 
