@@ -36,7 +36,8 @@ def density_from(args: argparse.Namespace) -> tuple[float, str]:
             "give exactly one of --density, --sparsity (1 - density), --compression (1 / density)"
         )
     unit, value = given[0]
-    density = {"density": value, "sparsity": 1.0 - value, "compression": 1.0 / value if value else 0.0}[unit]
+    converted = {"density": value, "sparsity": 1.0 - value, "compression": 1.0 / value if value else 0.0}
+    density = round(converted[unit], 12)  # 1 - 0.95 is 0.050000000000000044 in floats
     if not 0.0 < density <= 1.0:
         raise UserError(f"density must be in (0, 1], got {density:g} from --{unit} {value:g}")
     return density, unit

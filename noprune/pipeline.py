@@ -71,6 +71,11 @@ def make_pruner(req: PruneRequest, data: Dataset) -> pruners.Pruner:
         return cls()
     steps = req.pretrain_epochs * req.train.steps_per_epoch(data.n_train)
     if cls.name == "imp":
+        if not 0 <= req.rewind_step < steps:
+            raise UserError(
+                f"imp needs 0 <= --rewind-step < its {steps} training steps per round "
+                f"(--pretrain-epochs {req.pretrain_epochs}), got --rewind-step {req.rewind_step}"
+            )
         return cls(train_steps=steps, rewind_step=req.rewind_step)
     return cls(train_steps=steps)
 

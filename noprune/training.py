@@ -157,6 +157,7 @@ def fit(
     batch = n if config.batch_size == 0 else min(config.batch_size, n)
     generator = torch.Generator().manual_seed(config.seed)
     optimizer = make_optimizer(model, config)
+    zero_pruned = masks.zeroer(model) if masks is not None else None
     if masks is not None:
         masks.apply(model)
     history: list[dict[str, float]] = []
@@ -178,8 +179,8 @@ def fit(
             raise TrainingDiverged(f"training loss became {float(loss)} at step {step}")
         loss.backward()
         optimizer.step()
-        if masks is not None:
-            masks.zero_(model)
+        if zero_pruned is not None:
+            zero_pruned()
         if within == per_epoch - 1 or step == total - 1:
             history.append(
                 {"step": step + 1, "epoch": (step + 1) / per_epoch, "batch_loss": float(loss.detach())}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,6 +125,18 @@ class MaskSet(Mapping[str, torch.Tensor]):
         """Set the pruned weights of ``model`` to zero, in place."""
         for n, p in self._params(model).items():
             p.mul_(self[n].to(device=p.device, dtype=p.dtype))
+
+    def zeroer(self, model: nn.Module) -> Callable[[], None]:
+        """A fast :meth:`zero_` for a training loop: masks converted and bound once."""
+        params = self._params(model)
+        weights = list(params.values())
+        keeps = [self[n].to(device=p.device, dtype=p.dtype) for n, p in params.items()]
+
+        @torch.no_grad()
+        def zero() -> None:
+            torch._foreach_mul_(weights, keeps)
+
+        return zero
 
     def apply(self, model: nn.Module) -> None:
         """Zero the pruned weights and keep them at zero through training.
