@@ -16,7 +16,10 @@ import pruners
 from noprune.data import DATASETS
 from noprune.errors import UserError
 from noprune.models import MODELS
-from noprune.training import TrainConfig
+from noprune.training import TrainConfig, TrainingDiverged
+
+
+DEFAULT_STORE = "runs/noprune.sqlite"
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -63,7 +66,7 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="noprune", description="Pruning at initialization, measured honestly.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
 
-    sub.add_parser("list", help="pruners, ablations, models and data sets, one line each")
+    sub.add_parser("list", help="pruners, ablations, models, data sets, experiments, suites, executors")
 
     p = sub.add_parser("prune", help="prune one network, optionally train it, write masks and a report")
     p.add_argument("--pruner", required=True, help="a pruner from `noprune list`")
@@ -86,19 +89,74 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--out", required=True, help="folder for masks.safetensors, init.safetensors, report.json")
     add_training_flags(p)
 
-    r = sub.add_parser("run", help="run a benchmark suite and print its leaderboard")
-    r.add_argument("suite", nargs="?", default="quick", help="suite name (default quick)")
+    r = sub.add_parser("run", help="run a suite: skip what is done, store each result, print the leaderboard")
+    r.add_argument("suite", nargs="?", default="quick", help="suite name or .toml path (default quick)")
+    r.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a config field for every run, e.g. --set train.epochs=5 (repeatable)",
+    )
+    r.add_argument("--executor", default="process", help="serial, process (default), dask or slurm")
+    r.add_argument("--workers", type=int, default=0, help="parallel workers (default: one per core)")
+    r.add_argument(
+        "--executor-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="executor settings, e.g. address=tcp://host:8786 (dask), partition=gpu (slurm)",
+    )
+    r.add_argument("--json-dir", help="workers also write one JSON file per run here (for noprune ingest)")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.add_argument(
+        "--results", default="results", help="folder for leaderboard, plot, CSV (default results/)"
+    )
+    r.add_argument("--metric", default="test_accuracy", help="leaderboard metric (default test_accuracy)")
     r.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
-    r.add_argument("--seeds", type=int, default=1, help="seeds per cell (default 1)")
+    r.add_argument("--data-root", help="folder holding MNIST, FashionMNIST or CIFAR in torchvision's layout")
+    add_store_flags(r)
+
+    st = sub.add_parser("status", help="done, failed, pending and running counts per suite")
+    st.add_argument("suite", nargs="?", help="one suite (default: all in the store)")
+    add_store_flags(st)
+
+    ig = sub.add_parser("ingest", help="merge one-JSON-file-per-run outputs into the store")
+    ig.add_argument("folder", help="folder of JSON result files written by workers (--json-dir)")
+    ig.add_argument("--suite", default="ingested", help="suite to file the runs under (default ingested)")
+    add_store_flags(ig)
+
+    lb = sub.add_parser("leaderboard", help="tables of a metric: pruners by density, mean ± std over seeds")
+    lb.add_argument("suite", nargs="?", help="one suite (default: every run in the store)")
+    lb.add_argument("--metric", default="test_accuracy")
+    lb.add_argument("--format", default="md", help="md (default), latex, csv or html")
+    add_store_flags(lb)
+
+    pl = sub.add_parser("plot", help="metric against density, one line per pruner, PNG and PDF")
+    pl.add_argument("suite", nargs="?", help="one suite (default: every run in the store)")
+    pl.add_argument("--metric", default="test_accuracy")
+    pl.add_argument("--out", default="results/plot", help="file stem (default results/plot)")
+    add_store_flags(pl)
     return parser
 
 
+def add_store_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", default=DEFAULT_STORE, help=f"results store (default {DEFAULT_STORE})")
+
+
 def cmd_list() -> None:
+    from noprune.executors import EXECUTORS
+    from noprune.experiments import EXPERIMENTS
+    from noprune.runner import available_suites, load_suite
+
     sections = {
         "pruners": pruners.available(),
         "ablations": pruners.ABLATIONS,
         "models": MODELS,
         "data sets": DATASETS,
+        "experiments": {name: text for name, (_, text) in EXPERIMENTS.items()},
+        "suites": {name: load_suite(name).description for name in available_suites()},
+        "executors": EXECUTORS,
     }
     for title, entries in sections.items():
         print(f"{title}:")
@@ -116,12 +174,12 @@ def train_config(args: argparse.Namespace, epochs: int) -> TrainConfig:
         epochs=epochs,
         batch_size=args.batch_size,
         lr_schedule=args.lr_schedule,
-        seed=args.seed,
     )
 
 
 def cmd_prune(args: argparse.Namespace) -> None:
-    from noprune.pipeline import PruneRequest, run_prune
+    from noprune.config import ExperimentConfig, PruneConfig
+    from noprune.pipeline import run_prune
     from noprune.weights import save_state
 
     density, unit = density_from(args)
@@ -130,22 +188,22 @@ def cmd_prune(args: argparse.Namespace) -> None:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} exists and is not a folder")
-    request = PruneRequest(
-        pruner=args.pruner,
-        model=args.model,
+    config = ExperimentConfig(
         data=args.data,
-        density=density,
-        scope=args.scope,
+        model=args.model,
         seed=args.seed,
-        data_root=args.data_root,
-        ablation=args.ablation,
-        batch_per_class=args.batch_per_class,
-        pretrain_epochs=args.pretrain_epochs,
-        rewind_step=args.rewind_step,
+        prune=PruneConfig(
+            pruner=args.pruner,
+            density=density,
+            scope=args.scope,
+            ablation=args.ablation,
+            batch_per_class=args.batch_per_class,
+            pretrain_epochs=args.pretrain_epochs,
+            rewind_step=args.rewind_step,
+        ),
         train=train_config(args, args.train_epochs),
-        device=args.device,
     )
-    outcome = run_prune(request)
+    outcome = run_prune(config, device=args.device, data_root=args.data_root)
     out.mkdir(parents=True, exist_ok=True)
     report = outcome.report
     outcome.masks.save(out / "masks.safetensors", metadata={"pruner": args.pruner, "density": f"{density!r}"})
@@ -166,28 +224,139 @@ def cmd_prune(args: argparse.Namespace) -> None:
     print(f"wrote {out / 'masks.safetensors'}, {out / 'init.safetensors'}, {out / 'report.json'}")
 
 
-def cmd_run(args: argparse.Namespace) -> None:
-    from noprune.quick import QUICK_SUITES, run_quick
+def key_values(items: list[str], flag: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise UserError(f"{flag} takes KEY=VALUE, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
 
-    if args.suite not in QUICK_SUITES:
-        raise UserError(f"unknown suite {args.suite!r}; choose one of: {', '.join(QUICK_SUITES)}")
-    run_quick(args.suite, device=args.device, seeds=args.seeds)
+
+def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> None:
+    from noprune.config import parse_assignment
+    from noprune.executors import make_executor
+    from noprune.leaderboard import build_tables, render
+    from noprune.provenance import resolve_device
+    from noprune.results import write_results
+    from noprune.runner import expand, load_suite, run_sweep
+    from noprune.store import Store
+
+    suite = load_suite(args.suite)
+    overrides = dict(parse_assignment(item) for item in args.set)
+    configs = expand(suite, overrides)
+    resolve_device(args.device)  # fail early on --device cuda without CUDA
+    options = key_values(args.executor_option, "--executor-option")
+    with Store.open(args.store) as store:
+        store.lock()
+        executor = make_executor(args.executor, workers=args.workers, options=options)
+        print(f"suite {suite.name}: {len(configs)} runs ({suite.description}); store {args.store}")
+        with executor:
+            summary = run_sweep(
+                suite,
+                configs,
+                store,
+                executor=executor,
+                device=args.device,
+                data_root=args.data_root,
+                out_dir=args.json_dir,
+                progress=not args.no_progress,
+            )
+        print(
+            f"{summary.done} done, {summary.failed} failed, {summary.skipped} already done "
+            f"({summary.seconds:.1f} s)"
+        )
+        print(render(build_tables(store.records(suite.name), args.metric), "md"))
+        command = "noprune " + " ".join(argv)
+        paths = write_results(
+            store, suite.name, Path(args.results) / suite.name, metric=args.metric, command=command
+        )
+    print("wrote " + ", ".join(str(p) for p in paths))
+    if summary.failed:
+        print(f"{summary.failed} runs failed; their errors are in the store (noprune status {suite.name})")
+
+
+def open_existing(path: str):
+    from noprune.store import Store
+
+    return Store.open(path, create=False)
+
+
+def cmd_status(args: argparse.Namespace) -> None:
+    with open_existing(args.store) as store:
+        suites = [args.suite] if args.suite else store.suites()
+        if args.suite and args.suite not in store.suites():
+            raise UserError(f"no suite {args.suite!r} in {args.store}; it has: {', '.join(store.suites())}")
+        print(f"{'suite':<20} {'done':>7} {'failed':>7} {'pending':>7} {'running':>7}")
+        for name in suites:
+            c = store.counts(name)
+            print(f"{name:<20} {c['done']:>7} {c['failed']:>7} {c['pending']:>7} {c['running']:>7}")
+        for row in store.rows(args.suite):
+            if row["status"] == "failed" and args.suite:
+                print(f"failed {row['key']}: {(row['error'] or '').splitlines()[0] if row['error'] else ''}")
+
+
+def cmd_ingest(args: argparse.Namespace) -> None:
+    from noprune.ingest import ingest
+    from noprune.store import Store
+
+    with Store.open(args.store) as store:
+        store.lock()
+        added, skipped, bad = ingest(store, Path(args.folder), suite=args.suite)
+    print(f"ingested {added} results into {args.store} (suite {args.suite}); {skipped} already stored")
+    for name in bad:
+        print(f"warning: skipped {name}: not a noprune result file", file=sys.stderr)
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> None:
+    from noprune.leaderboard import build_tables, render
+
+    with open_existing(args.store) as store:
+        print(render(build_tables(store.records(args.suite), args.metric), args.format))
+
+
+def cmd_plot(args: argparse.Namespace) -> None:
+    from noprune.plots import plot_metric
+
+    with open_existing(args.store) as store:
+        records = store.records(args.suite)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    paths = plot_metric(records, args.metric, out)
+    print("wrote " + ", ".join(str(p) for p in paths))
+
+
+COMMANDS = {
+    "prune": cmd_prune,
+    "status": cmd_status,
+    "ingest": cmd_ingest,
+    "leaderboard": cmd_leaderboard,
+    "plot": cmd_plot,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
+        argv = list(sys.argv[1:] if argv is None else argv)
         args = build_parser().parse_args(argv)
         if args.command == "list":
             cmd_list()
-        elif args.command == "prune":
-            cmd_prune(args)
         elif args.command == "run":
-            cmd_run(args)
+            cmd_run(args, argv)
+        else:
+            COMMANDS[args.command](args)
     except UserError as error:
         print(f"noprune: error: {error}", file=sys.stderr)
         return 2
+    except TrainingDiverged as error:
+        print(f"noprune: error: {error}; lower the learning rate (--lr)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
-        print("noprune: interrupted", file=sys.stderr)
+        print(
+            "noprune: interrupted; finished results are stored, run the same command to resume",
+            file=sys.stderr,
+        )
         return 130
     return 0
 

@@ -33,6 +33,7 @@ class TrainConfig:
 
     ``milestones`` are epochs at which the ``step`` schedule multiplies the lr by ``gamma``.
     ``augment`` is random crop (padding 4) and horizontal flip, for CIFAR-style images.
+    The seed of the data order is not part of the config: it is an argument of :func:`fit`.
     """
 
     optimizer: str = "sgd"
@@ -46,7 +47,6 @@ class TrainConfig:
     milestones: tuple[int, ...] = ()
     gamma: float = 0.1
     augment: bool = False
-    seed: int = 0
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -141,13 +141,14 @@ def fit(
     masks: MaskSet | None,
     config: TrainConfig,
     *,
+    seed: int = 0,
     steps: int | None = None,
 ) -> list[dict[str, float]]:
     """Train ``model`` in place on ``data.x_train`` with ``masks`` held fixed; return the history.
 
     Runs ``steps`` optimizer steps if given, else ``config.total_steps``. The data order is a
-    fresh permutation per epoch from a generator seeded with ``config.seed``, so two calls with
-    the same config see the same batches. Raises :class:`TrainingDiverged` on a NaN loss.
+    fresh permutation per epoch from a generator seeded with ``seed``, so two calls with the
+    same config and seed see the same batches. Raises :class:`TrainingDiverged` on a NaN loss.
     """
     device = next(model.parameters()).device
     x, y = data.x_train.to(device), data.y_train.to(device)
@@ -155,7 +156,7 @@ def fit(
     per_epoch = config.steps_per_epoch(n)
     total = config.total_steps(n) if steps is None else steps
     batch = n if config.batch_size == 0 else min(config.batch_size, n)
-    generator = torch.Generator().manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(seed)
     optimizer = make_optimizer(model, config)
     zero_pruned = masks.zeroer(model) if masks is not None else None
     if masks is not None:
@@ -191,7 +192,7 @@ def fit(
 def train(model: nn.Module, data: Dataset, masks: MaskSet | None, config: TrainConfig) -> TrainResult:
     """:func:`fit` for the configured steps, then train and test metrics in eval mode."""
     start_time = time.perf_counter()
-    history = fit(model, data, masks, config)
+    history = fit(model, data, masks, config, seed=seed)
     seconds = time.perf_counter() - start_time
     return TrainResult(
         train=evaluate(model, data.x_train, data.y_train),
@@ -202,10 +203,10 @@ def train(model: nn.Module, data: Dataset, masks: MaskSet | None, config: TrainC
     )
 
 
-def make_trainer(data: Dataset, config: TrainConfig) -> Trainer:
+def make_trainer(data: Dataset, config: TrainConfig, *, seed: int = 0) -> Trainer:
     """The ``train(model, masks, steps)`` callable that training-based pruners receive."""
 
     def trainer(model: nn.Module, masks: MaskSet, steps: int) -> None:
-        fit(model, data, masks, config, steps=steps)
+        fit(model, data, masks, config, seed=seed, steps=steps)
 
     return trainer

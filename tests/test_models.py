@@ -22,6 +22,7 @@ SMOKE: dict[str, tuple[str, tuple[int, ...]]] = {
     "lenet_300_100": ("lenet_300_100", DIGITS),
     "cnn": ("cnn", DIGITS),
     "resnet20": ("resnet20", CIFAR),
+    "resnet18": ("resnet18", CIFAR),
     "vgg11": ("vgg11", CIFAR),
     "vgg16": ("vgg16", CIFAR),
     "timm": ("timm:resnet18", CIFAR),
@@ -81,6 +82,12 @@ def test_resnet20_parameter_count() -> None:
     count = n_params(build_model("resnet20", CIFAR, 10, seed=0))
     assert count == 272_474  # open_lth cifar_resnet_20 with 1x1 projection shortcuts
     assert 260_000 <= count <= 280_000
+
+
+def test_cifar_resnet18_parameter_count() -> None:
+    model = build_model("resnet18", CIFAR, 10, seed=0)
+    assert n_params(model) == 11_173_962  # 3x3 stem, no max pool, 1x1 projection shortcuts
+    assert not any(isinstance(m, nn.MaxPool2d) for m in model.modules())
 
 
 def test_lenet_300_100_parameter_count() -> None:

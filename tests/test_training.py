@@ -127,33 +127,35 @@ def test_pruned_weights_stay_zero_with_full_batch_and_steps(gaussian: Dataset) -
 # -- determinism -------------------------------------------------------------------------------
 
 
-def trained_state(data: Dataset, config: TrainConfig, masks_seed: int | None = 0) -> dict[str, torch.Tensor]:
+def trained_state(
+    data: Dataset, config: TrainConfig, masks_seed: int | None = 0, seed: int = 0
+) -> dict[str, torch.Tensor]:
     model = model_for(data)
     masks = None if masks_seed is None else random_masks(model, density=0.3, seed=masks_seed)
-    fit(model, data, masks, config)
+    fit(model, data, masks, config, seed=seed)
     return weights(model)
 
 
 def test_same_config_and_seed_give_bit_identical_weights(digits: Dataset) -> None:
-    config = TrainConfig(lr=0.05, momentum=0.9, weight_decay=5e-4, epochs=2, batch_size=50, seed=7)
-    a = trained_state(digits, config)
-    b = trained_state(digits, config)
+    config = TrainConfig(lr=0.05, momentum=0.9, weight_decay=5e-4, epochs=2, batch_size=50)
+    a = trained_state(digits, config, seed=7)
+    b = trained_state(digits, config, seed=7)
     assert identical(a, b)
     assert not identical(a, weights(model_for(digits)))  # training changed something
 
 
 def test_different_train_seed_gives_different_weights(digits: Dataset) -> None:
-    base = TrainConfig(lr=0.05, epochs=2, batch_size=50, seed=7)
-    a = trained_state(digits, base)
-    b = trained_state(digits, TrainConfig(lr=0.05, epochs=2, batch_size=50, seed=8))
+    base = TrainConfig(lr=0.05, epochs=2, batch_size=50)
+    a = trained_state(digits, base, seed=7)
+    b = trained_state(digits, base, seed=8)
     assert not identical(a, b)
 
 
 def test_augmented_training_is_deterministic_and_differs_from_plain(digits: Dataset) -> None:
-    config = TrainConfig(lr=0.05, epochs=1, batch_size=64, augment=True, seed=1)
-    a = trained_state(digits, config, masks_seed=None)
-    b = trained_state(digits, config, masks_seed=None)
-    plain = trained_state(digits, TrainConfig(lr=0.05, epochs=1, batch_size=64, seed=1), masks_seed=None)
+    config = TrainConfig(lr=0.05, epochs=1, batch_size=64, augment=True)
+    a = trained_state(digits, config, masks_seed=None, seed=1)
+    b = trained_state(digits, config, masks_seed=None, seed=1)
+    plain = trained_state(digits, TrainConfig(lr=0.05, epochs=1, batch_size=64), masks_seed=None, seed=1)
     assert identical(a, b)
     assert not identical(a, plain)
 
@@ -163,7 +165,7 @@ def test_augmented_training_is_deterministic_and_differs_from_plain(digits: Data
 
 def test_train_returns_metrics_and_learns_digits(digits: Dataset) -> None:
     model = model_for(digits)
-    config = TrainConfig(optimizer="sgd", lr=0.05, momentum=0.9, epochs=20, batch_size=128, seed=0)
+    config = TrainConfig(optimizer="sgd", lr=0.05, momentum=0.9, epochs=20, batch_size=128)
     result = train(model, digits, None, config)
     for metrics in (result.train, result.test):
         assert 0.0 <= metrics.accuracy <= 1.0
@@ -415,7 +417,7 @@ def test_user_error_names_the_bad_value() -> None:
 
 
 def test_make_trainer_runs_exactly_the_given_steps(digits: Dataset) -> None:
-    config = TrainConfig(lr=0.05, momentum=0.9, epochs=50, batch_size=64, seed=2)
+    config = TrainConfig(lr=0.05, momentum=0.9, epochs=50, batch_size=64)
     trainer = make_trainer(digits, config)
     model = model_for(digits)
     masks = random_masks(model, density=0.5)

@@ -17,7 +17,7 @@ from noprune.errors import UnknownNameError, UserError
 from noprune.models import vgg
 from noprune.models.cnn import SmallCNN
 from noprune.models.mlp import MLP, lenet_300_100
-from noprune.models.resnet import resnet20
+from noprune.models.resnet import CifarResNet18, resnet20
 from noprune.models.timm_models import timm_model
 from noprune.specs import split_spec
 
@@ -31,6 +31,7 @@ MODELS: dict[str, str] = {
     "lenet_300_100": "LeNet-300-100: MLP with hidden widths 300,100 (LeCun et al. 1998)",
     "cnn": "small CNN: conv32-conv64-maxpool-fc128, for small images such as 1x8x8 or 1x28x28",
     "resnet20": "CIFAR ResNet-20, 0.27M params (He et al. 2016; open_lth cifar_resnet_20)",
+    "resnet18": "CIFAR ResNet-18: 3x3 stem, no max pool, 11.2M params (SynFlow paper, Fig. 6)",
     "vgg11": "VGG-11 with BatchNorm, global avg pool head (Simonyan & Zisserman 2015)",
     "vgg16": "VGG-16 with BatchNorm, global avg pool head (Simonyan & Zisserman 2015)",
     "timm": "any timm model, randomly initialized: timm:NAME, e.g. timm:resnet18",
@@ -39,6 +40,7 @@ MODELS: dict[str, str] = {
 _CONV_MIN_SIZE: dict[str, int] = {
     "cnn": 2,
     "resnet20": 1,
+    "resnet18": 1,
     "vgg11": vgg.MIN_SIZE,
     "vgg16": vgg.MIN_SIZE,
     "timm": 1,
@@ -88,6 +90,7 @@ def _build(spec: str, input_shape: tuple[int, ...], num_classes: int) -> tuple[s
     factories: dict[str, Callable[[int, int], nn.Module]] = {
         "cnn": lambda c, k: SmallCNN(c, k),
         "resnet20": resnet20,
+        "resnet18": CifarResNet18,
         "vgg11": vgg.vgg11,
         "vgg16": vgg.vgg16,
         "timm": lambda c, k: timm_model(rest, c, k),
@@ -113,7 +116,7 @@ def build_model(
     """Build the model named by ``spec`` for inputs of ``input_shape`` (no batch dimension).
 
     Specs (case-insensitive names): ``mlp`` (hidden widths 100,100), ``mlp:300,100``,
-    ``mlp_nobias:300,100``, ``lenet_300_100``, ``cnn``, ``resnet20``, ``vgg11``, ``vgg16``,
+    ``mlp_nobias:300,100``, ``lenet_300_100``, ``cnn``, ``resnet20``, ``resnet18``, ``vgg11``, ``vgg16``,
     ``timm:NAME``. ``num_classes`` is the number of outputs (1 for scalar regression).
 
     Weights are drawn by ``initialize`` from ``torch.Generator().manual_seed(seed)``. timm

@@ -71,3 +71,27 @@ class CifarResNet(nn.Module):
 def resnet20(in_channels: int, num_classes: int) -> CifarResNet:
     """ResNet-20 (He et al. 2016); about 0.27M parameters for 10 classes."""
     return CifarResNet(in_channels, num_classes, depth=20)
+
+
+class CifarResNet18(nn.Module):
+    """ResNet-18 for 32x32 images: a 3x3 stem without max pooling, then 4 stages of 2 basic
+    blocks with 64/128/256/512 filters (He et al. 2016's ResNet-18 adapted to CIFAR, as in
+    the SynFlow paper's CIFAR experiments, Tanaka et al. 2020, Fig. 6)."""
+
+    def __init__(self, in_channels: int, num_classes: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, 64, 3, stride=1, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(64)
+        blocks: list[nn.Module] = []
+        f_in = 64
+        for stage, f_out in enumerate((64, 128, 256, 512)):
+            for index in range(2):
+                blocks.append(BasicBlock(f_in, f_out, downsample=stage > 0 and index == 0))
+                f_in = f_out
+        self.blocks = nn.Sequential(*blocks)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(f_in, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.relu(self.bn(self.conv(x)))
+        return self.fc(torch.flatten(self.pool(self.blocks(out)), 1))

@@ -1,0 +1,537 @@
+"""Executors with the ``concurrent.futures.Executor`` shape, on which the benchmark runner runs its sweeps.
+
+Every executor takes a top-level, picklable function with plain JSON-able arguments (the runner's worker)
+and returns futures with ``.result()`` and ``.done()``; an exception raised inside the function comes back
+out of ``future.result()`` as the original exception type with its message:
+
+* ``serial``  - the exception object itself, raised in the calling process.
+* ``process`` - a pickled copy; its ``__cause__`` holds the worker's traceback as text.
+* ``dask``    - a copy rebuilt by ``distributed``, with the remote traceback attached.
+* ``slurm``   - a pickled copy; the job's traceback is added as a note (``exc.__notes__``). Exceptions that
+  cannot be pickled come back as ``RuntimeError("TypeName: message")``; a job that dies without raising
+  (killed, timed out) gives submitit's ``FailedJobError`` / ``UncompletedJobError``.
+
+``shutdown(cancel=False)`` waits for all submitted work, as ``concurrent.futures`` does;
+``shutdown(cancel=True)`` cancels what has not finished (pending work, and also running work where the
+backend can stop it: process workers are terminated, dask tasks and submitit jobs are cancelled). Used as a
+context manager, an executor shuts down on exit and cancels unfinished work when the block raises (e.g.
+``KeyboardInterrupt``). ``dask`` and ``slurm`` need optional extras (``noprune[dask]``, ``noprune[slurm]``),
+imported only when such an executor is made.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import functools
+import multiprocessing
+import os
+import pickle
+import threading
+import time
+import traceback
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from noprune.errors import UnknownNameError, UserError
+
+EXECUTORS: dict[str, str] = {
+    "serial": "one run at a time in this process, lazily, in as_completed order (Ctrl-C loses only one run)",
+    "process": "a local pool of spawned worker processes (workers=0: one per CPU core)",
+    "dask": "a dask.distributed cluster: options address=tcp://host:8786, or a local cluster of workers",
+    "slurm": "submitit jobs on Slurm (options folder, partition, timeout_min, ...; cluster=local to test)",
+}
+
+_POLL_S = 0.1  # how often the slurm executor's watcher polls its jobs
+
+
+def _cpu_count() -> int:
+    return os.cpu_count() or 1
+
+
+def _unique(futures: Iterable[Any]) -> list[Any]:
+    """The futures in order, each once."""
+    return list(dict.fromkeys(futures))
+
+
+class Executor:
+    """The common shape: ``submit``, ``as_completed``, ``shutdown`` and the context manager."""
+
+    name: str = ""
+
+    def __init__(self) -> None:
+        self._closed = False
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """Schedule ``fn(*args, **kwargs)``; return a future with ``.result()`` and ``.done()``."""
+        raise NotImplementedError
+
+    def as_completed(self, futures: Iterable[Any]) -> Iterator[Any]:
+        """Yield each of ``futures`` once, as it finishes."""
+        raise NotImplementedError
+
+    def shutdown(self, cancel: bool = False) -> None:
+        """Release the executor's resources: wait for submitted work, or cancel what is unfinished."""
+        raise NotImplementedError
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"cannot submit to the {self.name} executor after shutdown")
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        self.shutdown(cancel=exc_type is not None)
+
+
+# ---------------------------------------------------------------------------------------------------- serial
+
+
+class _LazyFuture(concurrent.futures.Future):
+    """A future whose call runs in the calling thread when first asked for (result, as_completed)."""
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        super().__init__()
+        self._call: tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]] | None = (fn, args, kwargs)
+
+    def run(self) -> None:
+        """Run the call unless done or cancelled; a KeyboardInterrupt is stored, then re-raised."""
+        if self._call is None or self.cancelled():
+            return
+        fn, args, kwargs = self._call
+        self._call = None
+        self.set_running_or_notify_cancel()
+        try:
+            value = fn(*args, **kwargs)
+        except BaseException as exc:
+            self.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            self.set_result(value)
+
+    def result(self, timeout: float | None = None) -> Any:
+        self.run()
+        return super().result(timeout)
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        self.run()
+        return super().exception(timeout)
+
+
+class SerialExecutor(Executor):
+    """Runs each call in the calling process, lazily: a call runs when ``as_completed`` reaches it (in the
+    order the futures were given, already finished ones first) or when its ``result()`` is asked for.
+
+    Work is never done at ``submit`` time, so a Ctrl-C during a long serial sweep loses only the run in
+    progress, and the rest are cancelled by ``shutdown(cancel=True)``. Not thread-safe.
+    """
+
+    name = "serial"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pending: list[_LazyFuture] = []
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future:
+        self._check_open()
+        future = _LazyFuture(fn, args, kwargs)
+        self._pending.append(future)
+        return future
+
+    def as_completed(self, futures: Iterable[Any]) -> Iterator[Any]:
+        futures = _unique(futures)
+        finished = [f for f in futures if f.done()]
+        yield from finished
+        seen = set(map(id, finished))
+        for future in futures:
+            if id(future) in seen:
+                continue
+            if isinstance(future, _LazyFuture):
+                future.run()
+            else:
+                concurrent.futures.wait([future])
+            yield future
+
+    def shutdown(self, cancel: bool = False) -> None:
+        self._closed = True
+        pending, self._pending = self._pending, []
+        for future in pending:
+            if cancel:
+                future.cancel()
+            else:
+                future.run()
+
+
+# --------------------------------------------------------------------------------------------------- process
+
+
+def _init_worker_threads(threads: int) -> None:
+    """Process-pool initializer: give each worker its share of the cores."""
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+class ProcessExecutor(Executor):
+    """A ``ProcessPoolExecutor`` with the "spawn" start method (fork is unsafe with torch's threads); each
+    worker runs ``torch.set_num_threads(max(1, os.cpu_count() // workers))``.
+
+    Spawned workers re-import the main module: scripts that use it need an ``if __name__ == "__main__":``
+    guard. ``shutdown(cancel=True)`` cancels pending calls and terminates the workers, so running calls
+    are lost (their futures fail with ``BrokenProcessPool``).
+    """
+
+    name = "process"
+
+    def __init__(self, workers: int = 0) -> None:
+        super().__init__()
+        self.workers = workers or _cpu_count()
+        threads = max(1, _cpu_count() // self.workers)
+        self._pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker_threads,
+            initargs=(threads,),
+        )
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future:
+        self._check_open()
+        return self._pool.submit(fn, *args, **kwargs)
+
+    def as_completed(self, futures: Iterable[Any]) -> Iterator[Any]:
+        return concurrent.futures.as_completed(_unique(futures))
+
+    def shutdown(self, cancel: bool = False) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if not cancel:
+            self._pool.shutdown(wait=True)
+            return
+        processes = list((getattr(self._pool, "_processes", None) or {}).values())
+        manager = getattr(self._pool, "_executor_manager_thread", None)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(timeout=10)
+        if manager is not None:
+            manager.join(timeout=10)
+
+
+# ------------------------------------------------------------------------------------------------------ dask
+
+
+def _import_distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise UserError("the dask executor needs dask.distributed: pip install 'noprune[dask]'") from None
+    return distributed
+
+
+class DaskExecutor(Executor):
+    """A ``distributed.Client``: to the scheduler at ``address``, or to a ``LocalCluster`` of ``workers``
+    single-threaded worker processes that it starts and closes on shutdown.
+
+    Local workers get ``OMP_NUM_THREADS = max(1, os.cpu_count() // workers)`` (read by torch at import);
+    workers of a remote cluster are configured by whoever started them. Tasks are submitted with
+    ``pure=False``, so equal arguments still run again. Futures are ``distributed.Future`` objects, usable
+    only until shutdown: collect results inside the ``with`` block.
+    """
+
+    name = "dask"
+
+    def __init__(self, workers: int = 0, address: str | None = None, dashboard: str | None = None) -> None:
+        super().__init__()
+        distributed = _import_distributed()
+        self._distributed = distributed
+        self._cluster = None
+        if address:
+            self._client = distributed.Client(address)
+        else:
+            workers = workers or _cpu_count()
+            threads = str(max(1, _cpu_count() // workers))
+            # without a dashboard, the scheduler's HTTP server still starts: on a free port, not 8787
+            self._cluster = distributed.LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=dashboard or ":0",
+                scheduler_kwargs={"dashboard": bool(dashboard)},
+                env={"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads},
+            )
+            try:
+                self._client = distributed.Client(self._cluster)
+            except BaseException:
+                self._cluster.close()
+                raise
+        self._futures: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        self._check_open()
+        # keyword arguments go through a partial, so names like `key` or `priority` reach fn, not dask
+        call = functools.partial(fn, **kwargs) if kwargs else fn
+        future = self._client.submit(call, *args, pure=False)
+        self._futures.add(future)
+        return future
+
+    def as_completed(self, futures: Iterable[Any]) -> Iterator[Any]:
+        return iter(self._distributed.as_completed(_unique(futures)))
+
+    def shutdown(self, cancel: bool = False) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            unfinished = [f for f in list(self._futures) if not f.done()]
+            if unfinished:
+                if cancel:
+                    self._client.cancel(unfinished, force=True)
+                else:
+                    self._distributed.wait(unfinished)
+        finally:
+            self._client.close()
+            if self._cluster is not None:
+                self._cluster.close()
+
+
+# ----------------------------------------------------------------------------------------------------- slurm
+
+
+def _import_submitit() -> Any:
+    try:
+        import submitit
+    except ImportError:
+        raise UserError("the slurm executor needs submitit: pip install 'noprune[slurm]'") from None
+    return submitit
+
+
+def _call_capturing(
+    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], threads: int
+) -> tuple[bool, Any]:
+    """Runs inside a submitit job: ``(True, result)`` or ``(False, exception)``, so the exception's type
+    survives (submitit itself would raise a ``FailedJobError`` holding only the traceback text)."""
+    import sys
+
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+    else:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+    try:
+        return True, fn(*args, **kwargs)
+    except Exception as exc:
+        text = "".join(traceback.format_exception(exc))
+        try:
+            exc.add_note(f"traceback in the submitit job:\n{text}")
+            pickle.loads(pickle.dumps(exc))
+        except Exception:
+            exc = RuntimeError(f"{type(exc).__name__}: {exc}\n{text}")
+        return False, exc
+
+
+_SLURM_INTS = ("timeout_min", "gpus_per_node", "cpus_per_task")
+_SLURM_OPTIONS = ("folder", "cluster", "partition", "mem_gb", "name", *_SLURM_INTS)
+
+
+class SlurmExecutor(Executor):
+    """Submitit jobs, one per call, through ``submitit.AutoExecutor(folder=..., cluster=...)``.
+
+    Options (strings): ``folder`` (default ``runs/slurm``), ``cluster`` (``auto``, ``slurm`` or ``local``:
+    submitit's local executor, for tests and laptops), ``timeout_min`` (default 60), ``gpus_per_node``,
+    ``cpus_per_task``, ``mem_gb``, ``partition`` (``slurm_partition``), ``name``, and any ``slurm_*``
+    parameter of submitit passed through as a string (``slurm_account``, ``slurm_qos``, ...).
+
+    Futures are ``concurrent.futures.Future`` objects fed by a watcher thread that submits the calls, at
+    most ``workers`` jobs at a time (workers=0: no limit on Slurm, one per CPU core on the local cluster),
+    and polls ``job.done()`` every 0.1 s; ``future.job`` is the submitit job once submitted. Each job runs
+    torch with ``cpus_per_task`` threads (locally: ``os.cpu_count() // workers``).
+    """
+
+    name = "slurm"
+
+    def __init__(self, workers: int = 0, options: dict[str, str] | None = None) -> None:
+        super().__init__()
+        submitit = _import_submitit()
+        options = dict(options or {})
+        cluster = options.pop("cluster", "auto")
+        if cluster not in ("auto", "slurm", "local"):
+            raise UnknownNameError("slurm executor cluster", cluster, ["auto", "slurm", "local"])
+        folder = options.pop("folder", "runs/slurm")
+        try:
+            self._executor = submitit.AutoExecutor(
+                folder=folder, cluster=None if cluster == "auto" else cluster
+            )
+        except (RuntimeError, ValueError) as exc:
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise UserError(f"cannot start the slurm executor with cluster={cluster!r}: {message}") from None
+        self.cluster: str = self._executor.cluster
+        params: dict[str, Any] = {"timeout_min": 60}
+        for key, value in options.items():
+            if key in _SLURM_INTS:
+                params[key] = _parse_number(key, value, int)
+            elif key == "mem_gb":
+                params[key] = _parse_number(key, value, float)
+            elif key == "partition":
+                params["slurm_partition"] = value
+            elif key == "name" or key.startswith("slurm_"):
+                params[key] = value
+        try:
+            self._executor.update_parameters(**params)
+        except (NameError, ValueError) as exc:
+            raise UserError(f"bad slurm executor options: {str(exc).splitlines()[0]}") from None
+        if workers:
+            self._limit = workers
+        else:
+            self._limit = _cpu_count() if self.cluster == "local" else 1 << 30
+        if "cpus_per_task" in params:
+            self._threads = max(1, params["cpus_per_task"])
+        else:
+            self._threads = (
+                max(1, _cpu_count() // min(self._limit, _cpu_count())) if self.cluster == "local" else 1
+            )
+        self._queue: deque[tuple[concurrent.futures.Future, Callable[..., Any], tuple, dict]] = deque()
+        self._running: dict[concurrent.futures.Future, Any] = {}
+        self._wake = threading.Condition()
+        self._stop = False
+        self._thread = threading.Thread(target=self._watch, name="noprune-slurm-watcher", daemon=True)
+        self._thread.start()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future:
+        self._check_open()
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        future.job = None  # type: ignore[attr-defined]
+        with self._wake:
+            self._queue.append((future, fn, args, kwargs))
+            self._wake.notify()
+        return future
+
+    def as_completed(self, futures: Iterable[Any]) -> Iterator[Any]:
+        return concurrent.futures.as_completed(_unique(futures))
+
+    def _watch(self) -> None:
+        """The watcher thread: submit queued calls within the limit, collect finished jobs."""
+        while True:
+            with self._wake:
+                if self._stop or (self._closed and not self._queue and not self._running):
+                    return
+                starting = []
+                while self._queue and len(self._running) + len(starting) < self._limit:
+                    starting.append(self._queue.popleft())
+            for future, fn, args, kwargs in starting:
+                if future.cancelled():
+                    continue
+                try:
+                    job = self._executor.submit(_call_capturing, fn, args, kwargs, self._threads)
+                except Exception as exc:
+                    _settle(future, exc=exc)
+                    continue
+                future.job = job  # type: ignore[attr-defined]
+                with self._wake:
+                    self._running[future] = job
+            for future, job in list(self._running.items()):
+                try:
+                    if future.cancelled():
+                        job.cancel(check=False)
+                    elif not job.done():
+                        continue
+                    else:
+                        ok, value = job.result()
+                        if ok:
+                            _settle(future, value=value)
+                        else:
+                            _settle(future, exc=value)
+                except Exception as exc:
+                    _settle(future, exc=exc)
+                with self._wake:
+                    self._running.pop(future, None)
+            with self._wake:
+                if not starting:
+                    self._wake.wait(_POLL_S)
+
+    def shutdown(self, cancel: bool = False) -> None:
+        if self._closed:
+            return
+        with self._wake:
+            self._closed = True
+            if cancel:
+                self._stop = True
+                while self._queue:
+                    self._queue.popleft()[0].cancel()
+            self._wake.notify()
+        self._thread.join()
+        if not cancel:
+            return
+        jobs = list(self._running.items())
+        self._running.clear()
+        for future, job in jobs:
+            future.cancel()
+            try:
+                job.cancel(check=False)
+            except Exception:  # a job that already ended, or a Slurm hiccup: nothing left to stop
+                pass
+        if self.cluster == "local":  # wait for the local job processes to go, so none is left behind
+            deadline = time.monotonic() + 10
+            for _, job in jobs:
+                while not job.done() and time.monotonic() < deadline:
+                    time.sleep(_POLL_S)
+
+
+def _settle(
+    future: concurrent.futures.Future, *, value: Any = None, exc: BaseException | None = None
+) -> None:
+    """Finish a future unless it was cancelled meanwhile."""
+    try:
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(value)
+    except concurrent.futures.InvalidStateError:
+        pass
+
+
+def _parse_number(key: str, value: str, kind: type) -> Any:
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise UserError(f"slurm executor option {key} must be a {kind.__name__}, got {value!r}") from None
+
+
+# ------------------------------------------------------------------------------------------------------ make
+
+
+_OPTIONS: dict[str, tuple[str, ...]] = {
+    "serial": (),
+    "process": (),
+    "dask": ("address", "dashboard"),
+    "slurm": _SLURM_OPTIONS,
+}
+
+
+def make_executor(name: str, *, workers: int = 0, options: dict[str, str] | None = None) -> Executor:
+    """The executor called ``name`` (see ``EXECUTORS``); ``workers=0`` picks a sensible default.
+
+    ``options`` are executor-specific strings: dask ``address`` (``tcp://host:8786``; absent: start a local
+    cluster) and ``dashboard`` (e.g. ``:8787``; absent: no dashboard); slurm: see ``SlurmExecutor``.
+    """
+    if name not in EXECUTORS:
+        raise UnknownNameError("executor", name, list(EXECUTORS))
+    if workers < 0:
+        raise UserError(f"workers must be 0 (a default) or a positive count, got {workers}")
+    options = dict(options or {})
+    for key in options:
+        if key not in _OPTIONS[name] and not (name == "slurm" and key.startswith("slurm_")):
+            if not _OPTIONS[name]:
+                raise UserError(f"the {name} executor takes no options; got {key!r}")
+            raise UnknownNameError(f"{name} executor option", key, list(_OPTIONS[name]))
+    if name == "serial":
+        return SerialExecutor()
+    if name == "process":
+        return ProcessExecutor(workers)
+    if name == "dask":
+        return DaskExecutor(workers, address=options.get("address"), dashboard=options.get("dashboard"))
+    return SlurmExecutor(workers, options)

@@ -1,0 +1,554 @@
+"""Leaderboard tables from stored results: one table per task, pruners as rows, densities as columns.
+
+A cell is the mean, the sample standard deviation (ddof=1; 0 for a single seed) and the number
+of seeds n of one metric over the runs that differ only in their seed. Published numbers
+(``noprune.references``, SCIENCE.md section 5) are added as labelled reference rows below the
+measured ones; they are never pooled with measurements and never compete for "best".
+
+Grouping (what counts as one task): (experiment, data spec, model spec) plus every other config
+field that varies across the runs of that task, except the seeds (``seed``, ``train.seed``) and
+the row and column fields (``prune.pruner``, ``prune.ablation``, ``prune.scope``,
+``prune.density``). Varying ``prune.*`` settings (``batch_per_class``, ``pretrain_epochs``,
+``rewind_step``) are pruner hyperparameters: they split rows, e.g. ``imp [rewind_step=100]``,
+not tables. Everything else that varies (``train.epochs``, ``train.lr``, ...) splits tables, and
+the value is shown in the title, so runs with different budgets are never pooled silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import html
+import io
+import json
+import math
+import re
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from noprune import references
+from noprune.errors import UnknownNameError
+
+#: Fixed row order; pruners not listed follow alphabetically.
+PRUNER_ORDER: tuple[str, ...] = ("random", "magnitude", "snip", "grasp", "synflow", "magnitude_after", "imp")
+FORMATS: tuple[str, ...] = ("md", "latex", "csv", "html")
+#: Relative tolerance under which two densities are the same column (10**-1.5 == 0.0316227766).
+DENSITY_RTOL = 1e-6
+
+_TASK_FIELDS = ("experiment", "data", "model")
+_ROW_FIELDS = ("prune.pruner", "prune.ablation", "prune.scope")
+_COLUMN_FIELD = "prune.density"
+_MISSING = "–"
+_NOTE = (
+    "Each cell: mean ± std over seeds (sample std, ddof=1; 0 for one seed) and the number of seeds n "
+    "in parentheses; accuracies in percent; bold = best measured mean per density (lowest for losses "
+    "and times, highest otherwise); columns are densities (fraction of weights kept); rows starting "
+    "with 'ref:' are published numbers, not measured here, and never compete."
+)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One stored run: its key, full config as a nested dict, status and metrics."""
+
+    key: str
+    config: dict[str, Any]
+    status: str
+    metrics: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell in the metric's own units (accuracies as stored, e.g. fractions)."""
+
+    mean: float
+    std: float
+    n: int
+    best: bool = False
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row: a pruner label and its cells keyed by the table's column densities."""
+
+    label: str
+    pruner: str
+    cells: dict[float, Cell]
+    is_reference: bool = False
+    ablation: str | None = None
+    scope: str = "global"
+
+
+@dataclass(frozen=True)
+class Table:
+    """One task's leaderboard. ``scale`` multiplies values for display (100 for accuracies stored
+    as fractions, else 1); ``extras`` are the config fields that set this table apart."""
+
+    experiment: str
+    data: str
+    model: str
+    extras: tuple[tuple[str, str], ...]
+    metric: str
+    densities: tuple[float, ...]
+    rows: tuple[Row, ...]
+    scale: float = 1.0
+    reference_source: str | None = None
+
+    @property
+    def task(self) -> str:
+        text = f"{self.data} / {self.model}, experiment {self.experiment}"
+        if self.extras:
+            text += " [" + ", ".join(f"{k}={v}" for k, v in self.extras) + "]"
+        return text
+
+    @property
+    def is_accuracy(self) -> bool:
+        return is_accuracy_metric(self.metric)
+
+    @property
+    def title(self) -> str:
+        unit = " (%)" if self.is_accuracy else ""
+        return f"{self.task} — {self.metric}{unit}: mean ± std (n seeds)"
+
+    @property
+    def slug(self) -> str:
+        """A file-name-safe name of the task."""
+        parts = [self.experiment, self.data, self.model, *(f"{k}-{v}" for k, v in self.extras)]
+        return re.sub(r"[^A-Za-z0-9.=-]+", "_", "_".join(parts)).strip("_")
+
+    @property
+    def measured_rows(self) -> tuple[Row, ...]:
+        return tuple(r for r in self.rows if not r.is_reference)
+
+    @property
+    def reference_rows(self) -> tuple[Row, ...]:
+        return tuple(r for r in self.rows if r.is_reference)
+
+    def row(self, label: str) -> Row:
+        """The row with this label (KeyError if absent)."""
+        for r in self.rows:
+            if r.label == label:
+                return r
+        raise KeyError(label)
+
+    def format_cell(self, row: Row, cell: Cell) -> str:
+        """The displayed text: ``91.2 ± 0.4 (3)`` for accuracies, 4 significant digits otherwise;
+        reference cells show the published mean only."""
+        if self.is_accuracy:
+            mean, std = f"{cell.mean * self.scale:.1f}", f"{cell.std * self.scale:.1f}"
+        else:
+            mean, std = f"{cell.mean:.4g}", f"{cell.std:.4g}"
+        return mean if row.is_reference else f"{mean} ± {std} ({cell.n})"
+
+
+def is_accuracy_metric(metric: str) -> bool:
+    return "accuracy" in metric.lower()
+
+
+def lower_is_better(metric: str) -> bool:
+    """Losses, errors and times are better when lower; everything else when higher."""
+    m = metric.lower()
+    return any(word in m for word in ("loss", "seconds", "error"))
+
+
+def pruner_label(pruner: str, ablation: str | None = None, scope: str = "global") -> str:
+    """``snip``, ``snip+shuffle``, ``snip (layerwise)``, ``snip+shuffle (layerwise)``."""
+    label = pruner + (f"+{ablation}" if ablation else "")
+    if scope and scope != "global":
+        label += f" ({scope})"
+    return label
+
+
+def reference_label(pruner: str) -> str:
+    return f"ref: {pruner} ({references.CITATION})"
+
+
+# ----------------------------------------------------------------------------------------------
+# building
+
+
+def build_tables(records: Iterable[Record], metric: str = "test_accuracy") -> list[Table]:
+    """One table per task from the records with status "done" and a finite ``metric``."""
+    defaults = _config_defaults()
+    groups: dict[tuple[str, str, str], list[tuple[dict[str, Any], float]]] = defaultdict(list)
+    for record in records:
+        if record.status != "done" or not record.metrics:
+            continue
+        value = record.metrics.get(metric)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            continue
+        flat = {**defaults, **_flatten(record.config)}
+        task = tuple(str(flat.get(f, "")) for f in _TASK_FIELDS)
+        groups[task].append((flat, float(value)))  # type: ignore[index]
+
+    keyed: list[tuple[tuple[Any, ...], Table]] = []
+    for (experiment, data, model), points in groups.items():
+        keyed.extend(_task_tables(experiment, data, model, points, metric))
+    keyed.sort(key=lambda kt: kt[0])
+    return [table for _, table in keyed]
+
+
+def _task_tables(
+    experiment: str, data: str, model: str, points: list[tuple[dict[str, Any], float]], metric: str
+) -> list[tuple[tuple[Any, ...], Table]]:
+    fields = sorted(set().union(*(flat.keys() for flat, _ in points)))
+    skip = {*_TASK_FIELDS, *_ROW_FIELDS, _COLUMN_FIELD}
+    varying = [
+        f
+        for f in fields
+        if f not in skip
+        and f.rpartition(".")[2] != "seed"
+        and len({_norm(flat.get(f)) for flat, _ in points}) > 1
+    ]
+    row_fields = [f for f in varying if f.startswith("prune.")]
+    split_fields = [f for f in varying if not f.startswith("prune.")]
+
+    # A pruner hyperparameter is named in a row label where it differs from the most common value
+    # or where the same pruner ran with several values.
+    modal = {f: Counter(_norm(flat.get(f)) for flat, _ in points).most_common(1)[0][0] for f in row_fields}
+    per_label: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for flat, _ in points:
+        for f in row_fields:
+            per_label[_base_label(flat)][f].add(_norm(flat.get(f)))
+
+    def annotation(flat: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+        seen = per_label[_base_label(flat)]
+        return tuple(
+            (f, flat.get(f)) for f in row_fields if _norm(flat.get(f)) != modal[f] or len(seen[f]) > 1
+        )
+
+    splits: dict[str, list[tuple[dict[str, Any], float]]] = defaultdict(list)
+    for flat, value in points:
+        splits[_norm([flat.get(f) for f in split_fields])].append((flat, value))
+
+    out = []
+    for split_points in splits.values():
+        first = split_points[0][0]
+        extras_raw = [(f, first.get(f)) for f in split_fields]
+        extras = tuple((f, _show(v)) for f, v in extras_raw)
+        table = _make_table(experiment, data, model, extras, split_points, metric, annotation)
+        sort_key = (experiment, data, model, tuple(_sortable(v) for _, v in extras_raw))
+        out.append((sort_key, table))
+    return out
+
+
+def _make_table(
+    experiment: str,
+    data: str,
+    model: str,
+    extras: tuple[tuple[str, str], ...],
+    points: list[tuple[dict[str, Any], float]],
+    metric: str,
+    annotation: Callable[[dict[str, Any]], tuple[tuple[str, Any], ...]],
+) -> Table:
+    densities = _cluster([float(flat.get(_COLUMN_FIELD, 1.0)) for flat, _ in points])
+
+    values: dict[tuple[Any, ...], dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for flat, value in points:
+        pruner = str(flat.get("prune.pruner"))
+        ablation = flat.get("prune.ablation") or None
+        scope = str(flat.get("prune.scope") or "global")
+        note = annotation(flat)
+        row_key = (
+            _pruner_rank(pruner),
+            pruner,
+            scope != "global",
+            scope,
+            ablation or "",
+            tuple((f, _sortable(v)) for f, v in note),
+            tuple((f, _show(v)) for f, v in note),
+            ablation,
+        )
+        column = _column(float(flat.get(_COLUMN_FIELD, 1.0)), densities)
+        values[row_key][column].append(value)
+
+    all_values = [v for _, v in points]
+    scale = 100.0 if is_accuracy_metric(metric) and all(0.0 <= v <= 1.0 for v in all_values) else 1.0
+
+    stats: dict[tuple[Any, ...], dict[float, tuple[float, float, int]]] = {}
+    for row_key, by_density in values.items():
+        stats[row_key] = {
+            d: (statistics.fmean(vs), statistics.stdev(vs) if len(vs) > 1 else 0.0, len(vs))
+            for d, vs in by_density.items()
+        }
+    pick = min if lower_is_better(metric) else max
+    best = {d: pick(s[d][0] for s in stats.values() if d in s) for d in densities}
+
+    rows: list[Row] = []
+    for row_key in sorted(stats):
+        _, pruner, _, scope, _, _, note, ablation = row_key
+        label = pruner_label(pruner, ablation, scope)
+        if note:
+            label += " [" + ", ".join(f"{f.partition('.')[2]}={v}" for f, v in note) + "]"
+        cells = {d: Cell(m, s, n, best=(m == best[d])) for d, (m, s, n) in stats[row_key].items()}
+        rows.append(Row(label, pruner, cells, ablation=ablation, scope=scope))
+
+    ref_rows = _reference_rows(data, model, metric, densities, scale)
+    return Table(
+        experiment=experiment,
+        data=data,
+        model=model,
+        extras=extras,
+        metric=metric,
+        densities=densities,
+        rows=tuple(rows + ref_rows),
+        scale=scale,
+        reference_source=references.SOURCE if ref_rows else None,
+    )
+
+
+def _reference_rows(
+    data: str, model: str, metric: str, densities: tuple[float, ...], scale: float
+) -> list[Row]:
+    """Published test accuracies for this task at the table's densities (none for other metrics)."""
+    if not is_accuracy_metric(metric) or "train" in metric.lower():
+        return []
+    rows = []
+    published = references.reference_rows(data, model)
+    for pruner in sorted(published, key=lambda p: (_pruner_rank(p), p)):
+        cells = {}
+        for d in densities:
+            for ref_d, percent in published[pruner].items():
+                if math.isclose(d, ref_d, rel_tol=DENSITY_RTOL):
+                    cells[d] = Cell(percent / scale, math.nan, references.SEEDS)
+        if cells:
+            rows.append(Row(reference_label(pruner), pruner, cells, is_reference=True))
+    return rows
+
+
+@cache
+def _config_defaults() -> dict[str, Any]:
+    """Every config field at its default, flattened, so canonical configs (defaults left out)
+    group with full ones."""
+    from noprune.config import ExperimentConfig
+
+    return _flatten(dataclasses.asdict(ExperimentConfig()))
+
+
+def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def _base_label(flat: dict[str, Any]) -> str:
+    return pruner_label(
+        str(flat.get("prune.pruner")),
+        flat.get("prune.ablation") or None,
+        str(flat.get("prune.scope") or "global"),
+    )
+
+
+def _norm(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _show(value: Any) -> str:
+    return value if isinstance(value, str) else _norm(value)
+
+
+def _sortable(value: Any) -> tuple[int, float, str]:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (0, float(value), "")
+    return (1, 0.0, _norm(value))
+
+
+def _pruner_rank(pruner: str) -> int:
+    return PRUNER_ORDER.index(pruner) if pruner in PRUNER_ORDER else len(PRUNER_ORDER)
+
+
+def _cluster(densities: list[float]) -> tuple[float, ...]:
+    """Distinct densities, descending, merging those equal within ``DENSITY_RTOL``."""
+    out: list[float] = []
+    for d in sorted(densities, reverse=True):
+        if not out or not math.isclose(d, out[-1], rel_tol=DENSITY_RTOL):
+            out.append(d)
+    return tuple(out)
+
+
+def _column(density: float, columns: tuple[float, ...]) -> float:
+    return next(c for c in columns if math.isclose(density, c, rel_tol=DENSITY_RTOL))
+
+
+def density_labels(densities: Sequence[float]) -> list[str]:
+    """Short column headers (3 significant digits, more where needed to tell columns apart)."""
+    for digits in range(3, 18):
+        labels = [f"{d:.{digits}g}" for d in densities]
+        if len(set(labels)) == len(labels):
+            return labels
+    return [repr(d) for d in densities]
+
+
+# ----------------------------------------------------------------------------------------------
+# rendering
+
+
+def render(tables: Sequence[Table], fmt: str) -> str:
+    """The tables as ``md`` (GitHub markdown), ``latex`` (booktabs), ``csv`` (long form) or ``html``."""
+    renderers: dict[str, Callable[[Sequence[Table]], str]] = {
+        "md": _render_md,
+        "latex": _render_latex,
+        "csv": _render_csv,
+        "html": _render_html,
+    }
+    if fmt not in renderers:
+        raise UnknownNameError("leaderboard format", fmt, FORMATS)
+    return renderers[fmt](tables)
+
+
+def _render_md(tables: Sequence[Table]) -> str:
+    out = [_NOTE, ""]
+    if not tables:
+        out.append("No finished runs to show.")
+    for table in tables:
+        labels = density_labels(table.densities)
+        out += [f"### {_md(table.title)}", ""]
+        out.append("| pruner \\ density | " + " | ".join(labels) + " |")
+        out.append("|:---|" + "---:|" * len(labels))
+        for row in table.rows:
+            cells = []
+            for d in table.densities:
+                cell = row.cells.get(d)
+                if cell is None:
+                    cells.append(_MISSING)
+                    continue
+                text = table.format_cell(row, cell)
+                cells.append(f"**{text}**" if cell.best and not row.is_reference else text)
+            label = f"*{_md(row.label)}*" if row.is_reference else _md(row.label)
+            out.append(f"| {label} | " + " | ".join(cells) + " |")
+        if table.reference_source:
+            out += ["", f"Reference rows: {table.reference_source}."]
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+_LATEX = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "±": r"$\pm$",
+    "—": "---",
+    "–": "--",
+}
+
+
+def _tex(text: str) -> str:
+    return "".join(_LATEX.get(ch, ch) for ch in text)
+
+
+def _render_latex(tables: Sequence[Table]) -> str:
+    out = [f"% {_NOTE}"]
+    for table in tables:
+        labels = density_labels(table.densities)
+        k = len(labels)
+        out += [
+            "",
+            f"% {table.title}",
+            r"\begin{tabular}{l" + "r" * k + "}",
+            r"\toprule",
+            rf"\multicolumn{{{k + 1}}}{{l}}{{{_tex(table.title)}}} \\",
+            r"\midrule",
+            rf"pruner & \multicolumn{{{k}}}{{c}}{{density}} \\",
+            rf"\cmidrule(l){{2-{k + 1}}}",
+            " & ".join(["", *labels]) + r" \\",
+            r"\midrule",
+        ]
+        for i, row in enumerate(table.rows):
+            if row.is_reference and (i == 0 or not table.rows[i - 1].is_reference):
+                out.append(r"\midrule")
+            cells = []
+            for d in table.densities:
+                cell = row.cells.get(d)
+                if cell is None:
+                    cells.append("--")
+                    continue
+                text = _tex(table.format_cell(row, cell))
+                cells.append(rf"\textbf{{{text}}}" if cell.best and not row.is_reference else text)
+            label = rf"\textit{{{_tex(row.label)}}}" if row.is_reference else _tex(row.label)
+            out.append(" & ".join([label, *cells]) + r" \\")
+        out += [r"\bottomrule", r"\end{tabular}"]
+        if table.reference_source:
+            out.append(f"% Reference rows: {table.reference_source}.")
+    return "\n".join(out) + "\n"
+
+
+def _render_csv(tables: Sequence[Table]) -> str:
+    """Long form, in the metric's stored units (accuracies as stored, not percent)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["task", "metric", "pruner", "density", "mean", "std", "n", "is_reference", "is_best"])
+    for table in tables:
+        for row in table.rows:
+            for d in table.densities:
+                cell = row.cells.get(d)
+                if cell is None:
+                    continue
+                writer.writerow(
+                    [
+                        table.task,
+                        table.metric,
+                        row.label,
+                        repr(d),
+                        repr(cell.mean),
+                        "" if math.isnan(cell.std) else repr(cell.std),
+                        cell.n,
+                        "true" if row.is_reference else "false",
+                        "true" if cell.best and not row.is_reference else "false",
+                    ]
+                )
+    return buffer.getvalue()
+
+
+def _render_html(tables: Sequence[Table]) -> str:
+    esc = html.escape
+    out = [f"<p>{esc(_NOTE)}</p>"]
+    if not tables:
+        out.append("<p>No finished runs to show.</p>")
+    for table in tables:
+        labels = density_labels(table.densities)
+        out += [
+            "<table>",
+            f"<caption>{esc(table.title)}</caption>",
+            "<thead><tr><th>pruner \\ density</th>"
+            + "".join(f"<th>{esc(s)}</th>" for s in labels)
+            + "</tr></thead>",
+            "<tbody>",
+        ]
+        for row in table.rows:
+            cells = []
+            for d in table.densities:
+                cell = row.cells.get(d)
+                if cell is None:
+                    cells.append(f"<td>{_MISSING}</td>")
+                    continue
+                text = esc(table.format_cell(row, cell))
+                cells.append(
+                    f"<td><b>{text}</b></td>" if cell.best and not row.is_reference else f"<td>{text}</td>"
+                )
+            if row.is_reference:
+                out.append(f'<tr class="reference"><td><i>{esc(row.label)}</i></td>{"".join(cells)}</tr>')
+            else:
+                out.append(f"<tr><td>{esc(row.label)}</td>{''.join(cells)}</tr>")
+        out += ["</tbody>", "</table>"]
+        if table.reference_source:
+            out.append(f"<p>Reference rows: {esc(table.reference_source)}.</p>")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,79 @@
+"""What a finished sweep leaves behind: the leaderboard, a plot, a CSV export, provenance."""
+
+from __future__ import annotations
+
+import csv
+import json
+import platform
+import time
+from pathlib import Path
+
+from noprune.leaderboard import build_tables, render
+from noprune.plots import plot_metric
+from noprune.provenance import git_state, package_version
+from noprune.store import Store
+
+EXPORT_COLUMNS = (
+    "key",
+    "status",
+    "experiment",
+    "config",
+    "metrics",
+    "error",
+    "started",
+    "finished",
+    "host",
+    "version",
+    "git_commit",
+    "git_dirty",
+    "torch",
+    "device",
+)
+
+
+def export_csv(store: Store, suite: str | None, path: Path) -> Path:
+    """Every run of the suite, one row each, every stored column."""
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for row in store.rows(suite):
+            writer.writerow(row)
+    return path
+
+
+def write_results(store: Store, suite: str, out_dir: Path, *, metric: str, command: str) -> list[Path]:
+    """leaderboard.md, the metric's plot (PNG and PDF), runs.csv and provenance.json."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    records = store.records(suite)
+    tables = build_tables(records, metric)
+    leaderboard = out_dir / "leaderboard.md"
+    leaderboard.write_text(
+        f"# Leaderboard: suite `{suite}`\n\nProduced by `{command}`; every number below comes from "
+        f"the runs in `runs.csv` (provenance in `provenance.json`).\n\n{render(tables, 'md')}\n"
+    )
+    paths = [leaderboard]
+    paths += plot_metric(records, metric, out_dir / metric)
+    paths.append(export_csv(store, suite, out_dir / "runs.csv"))
+    commit, dirty = git_state()
+    rows = store.rows(suite)
+    provenance = {
+        "command": command,
+        "suite": suite,
+        "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "noprune": package_version(),
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "python": platform.python_version(),
+        "runs": dict(store.counts(suite)),
+        "hosts": sorted({r["host"] for r in rows if r["host"]}),
+        "devices": sorted({r["device"] for r in rows if r["device"]}),
+        "torch": sorted({r["torch"] for r in rows if r["torch"]}),
+        "run_commits": sorted({r["git_commit"] for r in rows if r["git_commit"]}),
+        "compute_seconds": sum(
+            (r["finished"] or 0) - (r["started"] or 0) for r in rows if r["status"] == "done"
+        ),
+    }
+    path = out_dir / "provenance.json"
+    path.write_text(json.dumps(provenance, indent=2) + "\n")
+    paths.append(path)
+    return paths

@@ -1,0 +1,167 @@
+"""Sweeps: a suite (TOML) expands into a grid of configs; the runner skips keys already done,
+runs the rest on an executor, and stores each result as it arrives.
+
+Suite files live in ``benchmarks/suites/NAME.toml`` (or any path)::
+
+    name = "quick"
+    description = "..."
+    [fixed]                 # values for every run (nested tables or dotted keys)
+    data = "digits"
+    train.epochs = 20
+    [grid]                  # the cartesian product of these lists
+    "prune.pruner" = ["random", "snip"]
+    "prune.density" = [0.1, 0.01]
+    seed = [0, 1, 2]
+
+Interrupting a sweep at any moment loses no stored result and duplicates none: results are
+committed one at a time, keys are primary keys, a done run is never overwritten, and runs a
+killed driver left marked running are pending again at the next start.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from noprune.config import ExperimentConfig, canonical, canonical_json, flatten, from_dict, nest, run_key
+from noprune.config import known_fields
+from noprune.errors import UserError
+from noprune.provenance import REPO
+from noprune.store import Store
+from noprune.worker import execute
+
+SUITES_DIR = REPO / "benchmarks" / "suites"
+SUITE_KEYS = {"name", "description", "fixed", "grid", "notes"}
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    description: str
+    fixed: dict[str, Any]
+    grid: dict[str, list[Any]]
+    path: Path
+
+
+def available_suites() -> list[str]:
+    return sorted(p.stem for p in SUITES_DIR.glob("*.toml"))
+
+
+def load_suite(name_or_path: str) -> Suite:
+    """A suite by name (``benchmarks/suites/NAME.toml``) or by path, validated."""
+    path = Path(name_or_path)
+    if path.suffix != ".toml":
+        path = SUITES_DIR / f"{name_or_path}.toml"
+        if not path.exists():
+            raise UserError(
+                f"unknown suite {name_or_path!r}; choose one of: {', '.join(available_suites())}, "
+                "or pass the path of a .toml file"
+            )
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"no suite file at {path}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise UserError(f"suite file {path} is malformed: {error}") from None
+    unknown = set(data) - SUITE_KEYS
+    if unknown:
+        raise UserError(
+            f"suite file {path} has unknown keys {sorted(unknown)}; allowed: {sorted(SUITE_KEYS)}"
+        )
+    fixed, grid = data.get("fixed", {}), data.get("grid", {})
+    if not isinstance(fixed, dict) or not isinstance(grid, dict):
+        raise UserError(f"suite file {path}: [fixed] and [grid] must be tables")
+    fixed, grid = flatten(fixed), flatten(grid)
+    fields = set(known_fields())
+    for key in [*fixed, *grid]:
+        if key not in fields:
+            raise UserError(f"suite file {path}: unknown config field {key!r}")
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise UserError(f"suite file {path}: grid field {key!r} must be a non-empty list")
+    return Suite(str(data.get("name", path.stem)), str(data.get("description", "")), fixed, grid, path)
+
+
+def expand(suite: Suite, overrides: dict[str, Any] | None = None) -> list[ExperimentConfig]:
+    """The suite's configs, in grid order, without duplicates; ``overrides`` (from ``--set``)
+    replace fixed values and collapse grid axes to one value."""
+    overrides = overrides or {}
+    grid = {k: v for k, v in suite.grid.items() if k not in overrides}
+    configs: dict[str, ExperimentConfig] = {}
+    for combination in itertools.product(*grid.values()):
+        flat = {**suite.fixed, **dict(zip(grid, combination, strict=True)), **overrides}
+        config = from_dict(nest(flat))
+        configs.setdefault(run_key(config), config)
+    return list(configs.values())
+
+
+@dataclass
+class SweepSummary:
+    total: int
+    skipped: int
+    done: int
+    failed: int
+    seconds: float
+
+
+def run_sweep(
+    suite: Suite,
+    configs: list[ExperimentConfig],
+    store: Store,
+    *,
+    executor: Any,
+    device: str = "auto",
+    data_root: str | None = None,
+    out_dir: str | None = None,
+    progress: bool = True,
+) -> SweepSummary:
+    """Run every config of ``configs`` not yet done in ``store``; store results as they come.
+
+    ``store`` must be locked by the caller. ``executor`` has the shape of
+    ``noprune.executors.Executor``.
+    """
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    keyed = {run_key(c): c for c in configs}
+    store.add(suite.name, [(k, c.experiment, canonical_json(c)) for k, c in keyed.items()])
+    statuses = store.statuses(keyed)
+    todo = [k for k in keyed if statuses.get(k) != "done"]
+    done = failed = 0
+    futures = {}
+    for key in todo:
+        payload = {
+            "config": canonical(keyed[key]),
+            "device": device,
+            "data_root": data_root,
+            "out_dir": out_dir,
+        }
+        futures[executor.submit(execute, payload)] = key
+    store.mark_running(todo, time.time())
+    bar = tqdm(total=len(todo), desc=suite.name, unit="run", disable=not progress, leave=True)
+    try:
+        for future in executor.as_completed(list(futures)):
+            key = futures[future]
+            try:
+                result = future.result()
+            except Exception as error:  # the worker itself died (not the experiment)
+                config = keyed[key]
+                result = {
+                    "key": key,
+                    "experiment": config.experiment,
+                    "config": canonical_json(config),
+                    "status": "failed",
+                    "error": f"worker failed: {type(error).__name__}: {error}",
+                }
+            store.record(result)
+            done += result["status"] == "done"
+            failed += result["status"] == "failed"
+            bar.update(1)
+            bar.set_postfix(failed=failed, refresh=False)
+    finally:
+        bar.close()
+    return SweepSummary(len(keyed), len(keyed) - len(todo), done, failed, time.perf_counter() - start)

@@ -1,0 +1,266 @@
+"""The results store: one SQLite file in WAL mode (stdlib), written by the driver alone.
+
+Per run it holds the key, the canonical config JSON, the status (pending, running, done,
+failed), the metrics JSON, the error text, start and end times, and provenance (host, package
+version, git commit and dirty flag, torch version, device). Suites map to runs through
+``suite_runs``, so a run shared by two suites is stored and computed once.
+
+A file that is not ours (wrong SQLite application id, or not SQLite) or is corrupt is refused
+with a clear error and left untouched. One driver at a time holds an exclusive lock on
+``STORE.lock``; a second ``noprune run`` on the same store refuses to start.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from noprune.errors import UserError
+from noprune.leaderboard import Record
+
+APPLICATION_ID = 0x6E707275  # "npru"
+SCHEMA_VERSION = 1
+STATUSES = ("pending", "running", "done", "failed")
+PROVENANCE = ("host", "version", "git_commit", "git_dirty", "torch", "device")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    key TEXT PRIMARY KEY,
+    experiment TEXT NOT NULL,
+    config TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
+    metrics TEXT,
+    error TEXT,
+    started REAL,
+    finished REAL,
+    host TEXT,
+    version TEXT,
+    git_commit TEXT,
+    git_dirty INTEGER,
+    torch TEXT,
+    device TEXT
+);
+CREATE TABLE IF NOT EXISTS suite_runs (
+    suite TEXT NOT NULL,
+    key TEXT NOT NULL REFERENCES runs(key),
+    PRIMARY KEY (suite, key)
+);
+"""
+
+
+class StoreError(UserError):
+    """The store file cannot be used; it has not been modified."""
+
+
+class Store:
+    """A handle on one store file. Open with :meth:`open`; use as a context manager."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+        self.path = path
+        self._db = connection
+        self._lock_file: Any = None
+
+    # -- opening ------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | os.PathLike, *, create: bool = True) -> Store:
+        path = Path(path)
+        if path.exists():
+            check_is_ours(path)
+        elif not create:
+            raise StoreError(f"no store at {path}; run a suite first or pass --store PATH")
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            if db.execute("PRAGMA application_id").fetchone()[0] == 0:
+                with transaction(db):
+                    for statement in SCHEMA.split(";"):
+                        if statement.strip():
+                            db.execute(statement)
+                    db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as error:
+            raise StoreError(
+                f"{path} is corrupt or not a noprune store ({error}); pass --store NEW_PATH"
+            ) from None
+        return cls(path, db)
+
+    def close(self) -> None:
+        self.unlock()
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the driver's lock --------------------------------------------------------------------
+    def lock(self) -> None:
+        """Take the exclusive driver lock, or refuse if another process holds it."""
+        handle = open(self.path.with_name(self.path.name + ".lock"), "a+")  # noqa: SIM115
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise StoreError(
+                f"another noprune run ({holder}) is using the store {self.path}; "
+                "wait for it to finish, or pass --store OTHER_PATH"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        self._lock_file = handle
+        # Runs marked running by a driver that died (SIGKILL) are pending again.
+        with transaction(self._db):
+            self._db.execute("UPDATE runs SET status = 'pending', started = NULL WHERE status = 'running'")
+
+    def unlock(self) -> None:
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            self._lock_file.close()
+            self._lock_file = None
+
+    # -- writing (driver only) ---------------------------------------------------------------
+    def add(self, suite: str, runs: Iterable[tuple[str, str, str]]) -> None:
+        """Register (key, experiment, config JSON) runs under ``suite``; existing runs are kept."""
+        with transaction(self._db):
+            for key, experiment, config in runs:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO runs (key, experiment, config, status) VALUES (?, ?, ?, 'pending')",
+                    (key, experiment, config),
+                )
+                self._db.execute("INSERT OR IGNORE INTO suite_runs (suite, key) VALUES (?, ?)", (suite, key))
+
+    def mark_running(self, keys: Iterable[str], started: float) -> None:
+        with transaction(self._db):
+            for key in keys:
+                self._db.execute(
+                    "UPDATE runs SET status = 'running', started = ? WHERE key = ? AND status != 'done'",
+                    (started, key),
+                )
+
+    def record(self, result: dict[str, Any]) -> bool:
+        """Store one worker result (status done or failed); never overwrite a done run.
+
+        Returns False if the run was already done (the result is then dropped, not duplicated).
+        """
+        if result["status"] not in ("done", "failed"):
+            raise ValueError(f"a result has status done or failed, not {result['status']!r}")
+        with transaction(self._db):
+            row = self._db.execute("SELECT status FROM runs WHERE key = ?", (result["key"],)).fetchone()
+            if row is None:
+                self._db.execute(
+                    "INSERT INTO runs (key, experiment, config, status) VALUES (?, ?, ?, 'pending')",
+                    (result["key"], result["experiment"], result["config"]),
+                )
+            elif row[0] == "done":
+                return False
+            self._db.execute(
+                "UPDATE runs SET status = ?, metrics = ?, error = ?, started = ?, finished = ?, host = ?,"
+                " version = ?, git_commit = ?, git_dirty = ?, torch = ?, device = ? WHERE key = ?",
+                (
+                    result["status"],
+                    json.dumps(result.get("metrics")) if result.get("metrics") is not None else None,
+                    result.get("error"),
+                    result.get("started"),
+                    result.get("finished"),
+                    *(result.get("provenance", {}).get(k) for k in PROVENANCE),
+                    result["key"],
+                ),
+            )
+        return True
+
+    # -- reading ------------------------------------------------------------------------------
+    def statuses(self, keys: Iterable[str]) -> dict[str, str]:
+        out = {}
+        for key in keys:
+            row = self._db.execute("SELECT status FROM runs WHERE key = ?", (key,)).fetchone()
+            if row is not None:
+                out[key] = row[0]
+        return out
+
+    def counts(self, suite: str | None = None) -> Counter[str]:
+        query = "SELECT status, COUNT(*) FROM runs"
+        args: tuple[str, ...] = ()
+        if suite is not None:
+            query += " JOIN suite_runs USING (key) WHERE suite = ?"
+            args = (suite,)
+        counts: Counter[str] = Counter({s: 0 for s in STATUSES})
+        counts.update(dict(self._db.execute(query + " GROUP BY status", args).fetchall()))
+        return counts
+
+    def suites(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT DISTINCT suite FROM suite_runs ORDER BY suite")]
+
+    def records(self, suite: str | None = None) -> list[Record]:
+        return list(self._iter_records(suite))
+
+    def _iter_records(self, suite: str | None) -> Iterator[Record]:
+        query = "SELECT key, config, status, metrics FROM runs"
+        args: tuple[str, ...] = ()
+        if suite is not None:
+            query += " JOIN suite_runs USING (key) WHERE suite = ?"
+            args = (suite,)
+        for key, config, status, metrics in self._db.execute(query + " ORDER BY key", args):
+            yield Record(key, json.loads(config), status, json.loads(metrics) if metrics else None)
+
+    def rows(self, suite: str | None = None) -> list[dict[str, Any]]:
+        """Every column of every run, for exports and provenance."""
+        query = "SELECT * FROM runs"
+        args: tuple[str, ...] = ()
+        if suite is not None:
+            query += " WHERE key IN (SELECT key FROM suite_runs WHERE suite = ?)"
+            args = (suite,)
+        cursor = self._db.execute(query + " ORDER BY key", args)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+def check_is_ours(path: Path) -> None:
+    """Refuse, without writing, a file that is not a SQLite database with our application id."""
+    try:
+        with open(path, "rb") as f:
+            header = f.read(100)
+    except OSError as error:
+        raise StoreError(f"cannot read the store {path}: {error.strerror}") from None
+    if len(header) == 0:
+        raise StoreError(f"{path} is an empty file, not a noprune store; pass --store NEW_PATH")
+    if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+        raise StoreError(f"{path} is not a noprune store (not an SQLite database); pass --store NEW_PATH")
+    try:  # read-only: the application id may still sit in the write-ahead log
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        application_id = db.execute("PRAGMA application_id").fetchone()[0]
+        ok = db.execute("PRAGMA quick_check").fetchone()[0] if application_id == APPLICATION_ID else "ok"
+        db.close()
+    except sqlite3.DatabaseError as error:
+        raise StoreError(
+            f"{path} is corrupt ({error}); it was left untouched; pass --store NEW_PATH"
+        ) from None
+    if application_id != APPLICATION_ID:
+        raise StoreError(f"{path} is an SQLite database of another program, not a noprune store")
+    if ok != "ok":
+        raise StoreError(f"{path} is corrupt ({ok}); it was left untouched; pass --store NEW_PATH")
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[None]:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

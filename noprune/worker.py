@@ -1,0 +1,78 @@
+"""What a worker runs: one config in, one JSON-able result out. Never raises.
+
+The driver alone writes the store; a worker returns its result (or, with ``out_dir`` on a
+cluster file system, also writes it as one JSON file, atomically, for ``noprune ingest``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from noprune.config import canonical_json, from_dict, run_key
+
+
+def execute(payload: dict[str, Any]) -> dict[str, Any]:
+    """Run ``payload["config"]`` (a canonical config dict) and return its result record.
+
+    Payload keys: config, device ("auto", "cpu", "cuda"), data_root (or None), out_dir (or
+    None). The result holds key, experiment, config JSON, status (done or failed), metrics,
+    error (the traceback's last lines), start and end times, and provenance.
+    """
+    from noprune.experiments import run_experiment
+    from noprune.provenance import provenance, resolve_device
+
+    started = time.time()
+    config = from_dict(payload["config"])
+    result: dict[str, Any] = {
+        "key": run_key(config),
+        "experiment": config.experiment,
+        "config": canonical_json(config),
+        "started": started,
+    }
+    try:
+        device = resolve_device(payload.get("device", "auto"))
+        result["provenance"] = provenance_row(provenance(device))
+        result["metrics"] = run_experiment(config, device=device, data_root=payload.get("data_root"))
+        result["status"] = "done"
+    except Exception as error:  # a failed run is a result too; the sweep goes on
+        result["status"] = "failed"
+        result["error"] = f"{type(error).__name__}: {error}\n" + "".join(
+            traceback.format_exception(error)[-6:]
+        )
+        result.setdefault("provenance", {})
+    result["finished"] = time.time()
+    if payload.get("out_dir"):
+        write_atomically(Path(payload["out_dir"]) / f"{result['key']}.json", result)
+    return result
+
+
+def provenance_row(p: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "host": p["host"],
+        "version": p["noprune"],
+        "git_commit": p["git_commit"],
+        "git_dirty": p["git_dirty"],
+        "torch": p["torch"],
+        "device": f"{p['device']} ({p['device_name']})" if p.get("device_name") else p["device"],
+    }
+
+
+def write_atomically(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON to a temporary file in the same folder, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
