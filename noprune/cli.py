@@ -18,7 +18,6 @@ from noprune.errors import UserError
 from noprune.models import MODELS
 from noprune.training import TrainConfig, TrainingDiverged
 
-
 DEFAULT_STORE = "runs/noprune.sqlite"
 
 

@@ -321,7 +321,7 @@ def _call_capturing(
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
     else:
-        os.environ["OMP_NUM_THREADS"] = str(threads)
+        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     try:
         return True, fn(*args, **kwargs)
     except Exception as exc:

@@ -27,8 +27,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from noprune.config import ExperimentConfig, canonical, canonical_json, flatten, from_dict, nest, run_key
-from noprune.config import known_fields
+from noprune.config import (
+    ExperimentConfig,
+    canonical,
+    canonical_json,
+    flatten,
+    from_dict,
+    known_fields,
+    nest,
+    run_key,
+)
 from noprune.errors import UserError
 from noprune.provenance import REPO
 from noprune.store import Store

@@ -107,7 +107,7 @@ class Store:
     # -- the driver's lock --------------------------------------------------------------------
     def lock(self) -> None:
         """Take the exclusive driver lock, or refuse if another process holds it."""
-        handle = open(self.path.with_name(self.path.name + ".lock"), "a+")  # noqa: SIM115
+        handle = open(self.path.with_name(self.path.name + ".lock"), "a+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -139,7 +139,8 @@ class Store:
         with transaction(self._db):
             for key, experiment, config in runs:
                 self._db.execute(
-                    "INSERT OR IGNORE INTO runs (key, experiment, config, status) VALUES (?, ?, ?, 'pending')",
+                    "INSERT OR IGNORE INTO runs (key, experiment, config, status)"
+                    " VALUES (?, ?, ?, 'pending')",
                     (key, experiment, config),
                 )
                 self._db.execute("INSERT OR IGNORE INTO suite_runs (suite, key) VALUES (?, ?)", (suite, key))

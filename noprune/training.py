@@ -189,7 +189,9 @@ def fit(
     return history
 
 
-def train(model: nn.Module, data: Dataset, masks: MaskSet | None, config: TrainConfig) -> TrainResult:
+def train(
+    model: nn.Module, data: Dataset, masks: MaskSet | None, config: TrainConfig, *, seed: int = 0
+) -> TrainResult:
     """:func:`fit` for the configured steps, then train and test metrics in eval mode."""
     start_time = time.perf_counter()
     history = fit(model, data, masks, config, seed=seed)

@@ -68,7 +68,7 @@ def test_integers_for_float_fields_give_the_same_key():
 
 
 def test_from_dict_rejects_unknown_fields_and_wrong_types():
-    with pytest.raises(UserError, match="unknown config field 'prune.densty'"):
+    with pytest.raises(UserError, match=r"unknown config field 'prune\.densty'"):
         from_dict({"prune": {"densty": 0.1}})
     with pytest.raises(UserError, match="takes a int"):
         from_dict({"seed": "zero"})
