@@ -1,0 +1,179 @@
+"""Executors: same results everywhere, exceptions through result(), as_completed, shutdown and cancel."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from noprune.errors import UnknownNameError, UserError
+from noprune.executors import EXECUTORS, Executor, SerialExecutor, make_executor
+from tests.executor_payloads import boom, nap, square, torch_threads
+
+ROOT = Path(__file__).resolve().parents[1]
+KINDS = ["serial", "process", "dask", "slurm"]
+
+
+def _children() -> dict[int, str]:
+    """This process's descendants (pid -> command line), without multiprocessing's resource tracker."""
+    try:
+        import psutil
+    except ImportError:
+        return {p.pid: p.name for p in multiprocessing.active_children()}
+    found = {}
+    for child in psutil.Process().children(recursive=True):
+        try:
+            command = " ".join(child.cmdline())
+        except psutil.Error:
+            continue
+        if "resource_tracker" not in command:
+            found[child.pid] = command
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_processes_left_behind():
+    before = set(_children())
+    yield
+    deadline = time.monotonic() + 15
+    while (left := {pid: c for pid, c in _children().items() if pid not in before}) and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(0.1)
+    assert not left, f"processes left behind: {left}"
+
+
+def make(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int = 2) -> Executor:
+    """The executor of this kind for tests, skipped when its optional dependency is missing."""
+    if kind == "dask":
+        pytest.importorskip("distributed")
+        return make_executor("dask", workers=workers)
+    if kind == "slurm":
+        pytest.importorskip("submitit")
+        # submitit's local jobs are fresh interpreters: they must find tests.executor_payloads
+        monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+        options = {"cluster": "local", "folder": str(tmp_path / "slurm"), "timeout_min": "5"}
+        return make_executor("slurm", workers=workers, options=options)
+    return make_executor(kind, workers=workers)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_results_errors_as_completed_and_shutdown(kind, tmp_path, monkeypatch):
+    xs = [3, -1, 4, 0, 5, 2]
+    with make(kind, tmp_path, monkeypatch) as executor:
+        assert executor.name == kind
+        futures = [executor.submit(square, {"x": x}) for x in xs]
+        futures.append(executor.submit(square, {"x": 7}, offset=1))
+        failures = [executor.submit(boom, {"x": x}) for x in (8, 9)]
+        everything = futures + failures
+        seen = list(executor.as_completed(everything + everything[:2]))  # duplicates are yielded once
+        assert len(seen) == len(everything)
+        assert {id(f) for f in seen} == {id(f) for f in everything}
+        assert all(f.done() for f in everything)
+        results = sorted((f.result() for f in futures), key=lambda r: r["x"])
+        expected = sorted(
+            [{"x": x, "square": x * x} for x in xs] + [{"x": 7, "square": 50}], key=lambda r: r["x"]
+        )
+        assert results == expected
+        for x, future in zip((8, 9), failures, strict=True):
+            with pytest.raises(ValueError, match=f"boom at x={x}"):
+                future.result()
+        if kind == "process":  # workers share the cores: torch.set_num_threads(cpu_count // workers)
+            threads = executor.submit(torch_threads, {}).result()["threads"]
+            assert threads == max(1, (os.cpu_count() or 1) // 2)
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        executor.submit(square, {"x": 1})
+    executor.shutdown()  # a second shutdown is a no-op
+
+
+@pytest.mark.parametrize("kind", ["process", "dask", "slurm"])
+def test_an_exception_in_the_block_cancels_unfinished_work(kind, tmp_path, monkeypatch):
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt), make(kind, tmp_path, monkeypatch, workers=1) as executor:
+        quick = executor.submit(nap, {"seconds": 0})
+        assert quick.result()["seconds"] == 0
+        slow = [executor.submit(nap, {"seconds": 60}) for _ in range(4)]
+        time.sleep(0.5)
+        raise KeyboardInterrupt
+    assert time.monotonic() - start < 30
+    if kind != "dask":  # dask futures are released with their client, results and all
+        assert quick.done() and quick.result()["seconds"] == 0
+        assert all(f.done() for f in slow)
+        # never started: workers=1 and the first slow one holds the worker (a process pool queues at most 2)
+        assert slow[-1].cancelled()
+
+
+def test_serial_runs_lazily_in_as_completed_order():
+    calls: list[int] = []
+
+    def record(x: int) -> int:
+        calls.append(x)
+        return x
+
+    executor = SerialExecutor()
+    futures = [executor.submit(record, x) for x in (2, 0, 1)]
+    assert calls == [] and not any(f.done() for f in futures)
+    assert futures[2].result() == 1  # result() runs a call that as_completed has not reached
+    assert [f.result() for f in executor.as_completed(futures)] == [1, 2, 0]  # finished ones first
+    assert calls == [1, 2, 0]
+    last = executor.submit(record, 5)
+    executor.shutdown()  # without cancel, pending calls still run
+    assert last.result() == 5 and calls == [1, 2, 0, 5]
+
+
+def test_serial_interrupt_loses_only_the_run_in_progress():
+    calls: list[int] = []
+
+    def run(x: int) -> int:
+        calls.append(x)
+        if x == 1:
+            raise KeyboardInterrupt
+        return x
+
+    with pytest.raises(KeyboardInterrupt), SerialExecutor() as executor:
+        futures = [executor.submit(run, x) for x in range(4)]
+        done = [f.result() for f in executor.as_completed(futures)]
+    assert calls == [0, 1] and "done" not in locals()
+    assert futures[0].result() == 0
+    assert isinstance(futures[1].exception(), KeyboardInterrupt)
+    assert futures[2].cancelled() and futures[3].cancelled()
+
+
+def test_executors_table_and_unknown_names():
+    assert list(EXECUTORS) == KINDS
+    assert all(isinstance(v, str) and "\n" not in v for v in EXECUTORS.values())
+    with pytest.raises(UnknownNameError, match="unknown executor 'bogus'; choose one of: dask, process"):
+        make_executor("bogus")
+    with pytest.raises(UserError, match="takes no options"):
+        make_executor("serial", options={"address": "x"})
+    with pytest.raises(UnknownNameError, match="unknown dask executor option 'adress'"):
+        make_executor("dask", options={"adress": "tcp://h:8786"})
+    with pytest.raises(UserError, match="workers"):
+        make_executor("process", workers=-1)
+
+
+def test_bad_slurm_options_are_user_errors(tmp_path):
+    pytest.importorskip("submitit")
+    folder = str(tmp_path / "slurm")
+    with pytest.raises(UnknownNameError, match="slurm executor cluster 'moon'"):
+        make_executor("slurm", options={"cluster": "moon", "folder": folder})
+    with pytest.raises(UserError, match="timeout_min must be a int"):
+        make_executor("slurm", options={"cluster": "local", "folder": folder, "timeout_min": "soon"})
+
+
+@pytest.mark.parametrize(
+    ("kind", "module", "hint"),
+    [
+        ("dask", "distributed", "the dask executor needs dask.distributed: pip install 'noprune[dask]'"),
+        ("slurm", "submitit", "the slurm executor needs submitit: pip install 'noprune[slurm]'"),
+    ],
+)
+def test_missing_optional_dependency_gives_the_install_hint(kind, module, hint, monkeypatch):
+    monkeypatch.setitem(sys.modules, module, None)  # makes `import module` raise ImportError
+    with pytest.raises(UserError) as info:
+        make_executor(kind, options={"cluster": "local"} if kind == "slurm" else None)
+    assert str(info.value) == hint
