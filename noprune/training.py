@@ -177,7 +177,7 @@ def fit(
         optimizer.zero_grad(set_to_none=True)
         loss = batch_loss(model(xb), yb)
         if not torch.isfinite(loss):
-            raise TrainingDiverged(f"training loss became {float(loss)} at step {step}")
+            raise TrainingDiverged(f"training loss became {float(loss.detach())} at step {step}")
         loss.backward()
         optimizer.step()
         if zero_pruned is not None:

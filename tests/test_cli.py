@@ -112,12 +112,20 @@ def test_list_prints_every_pruner_ablation_model_and_data_set(capsys: pytest.Cap
         else:
             assert current is not None
             sections[current].append(line.split()[0])
+    from noprune.executors import EXECUTORS
+    from noprune.experiments import EXPERIMENTS
+    from noprune.runner import available_suites
+
     assert sections == {
         "pruners": list(pruners.PRUNERS),
         "ablations": list(pruners.ABLATIONS),
         "models": list(MODELS),
         "data sets": list(DATASETS),
+        "experiments": list(EXPERIMENTS),
+        "suites": available_suites(),
+        "executors": list(EXECUTORS),
     }
+    assert {"quick", "synflow-fig6"} <= set(sections["suites"])
     assert len(pruners.PRUNERS) == 7
     assert set(pruners.ABLATIONS) == {"shuffle", "reinit", "invert"}
 
@@ -480,7 +488,8 @@ def test_run_quick_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert exit_info.value.code == 0
     captured = capsys.readouterr()
     assert "usage: noprune run" in captured.out
-    assert "--seeds" in captured.out
+    for flag in ("--set", "--executor", "--workers", "--store", "--device"):
+        assert flag in captured.out
 
 
 def test_run_quick_help_through_subprocess() -> None:
@@ -498,13 +507,29 @@ def test_run_unknown_suite() -> None:
 
 
 @pytest.mark.slow
-def test_run_quick_suite() -> None:
-    result = cli("run", "quick", "--device", "cpu")
+def test_run_quick_suite(tmp_path: Path) -> None:
+    """The README's main job, end to end: 126 runs, a leaderboard, a plot and a CSV."""
+    result = cli(
+        "run",
+        "quick",
+        "--device",
+        "cpu",
+        "--no-progress",
+        "--store",
+        str(tmp_path / "s.sqlite"),
+        "--results",
+        str(tmp_path / "results"),
+    )
     assert result.rc == 0, result.err
-    rows = [line for line in result.out.splitlines() if line.count("|") == 6][1:]
-    assert len(rows) == len(pruners.PRUNERS) * 3
-    assert [r.split("|")[0].strip() for r in rows[::3]] == list(pruners.PRUNERS)
-    for row in rows:
-        cells = [c.strip() for c in row.split("|")]
-        assert abs(float(cells[2]) - float(cells[1])) < 1e-3  # realised density = target
-        assert 0.0 <= float(cells[3]) <= 1.0 and 0.0 <= float(cells[4]) <= 1.0
+    assert "126 done, 0 failed" in result.out
+    rows = [line for line in result.out.splitlines() if line.startswith("| ") and "±" in line]
+    assert [r.split("|")[1].strip() for r in rows] == list(pruners.PRUNERS)
+    assert all(r.count("(3)") == 6 for r in rows)  # six densities, three seeds each
+    written = {p.name for p in (tmp_path / "results" / "quick").iterdir()}
+    assert {
+        "leaderboard.md",
+        "test_accuracy.png",
+        "test_accuracy.pdf",
+        "runs.csv",
+        "provenance.json",
+    } <= written

@@ -1,0 +1,287 @@
+"""Sweeps: resumable after SIGKILL at any moment, identical across executors, one driver per store."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from noprune.cli import main
+from noprune.config import run_key
+from noprune.runner import expand, load_suite
+
+TIMING = {"scoring_seconds", "train_seconds"}
+
+SUITE = """
+name = "tiny"
+description = "a tiny sweep for tests"
+[fixed]
+data = "gaussian:n=40,d=10,n_test=50"
+model = "mlp:16,16"
+train.epochs = 20
+train.batch_size = 8
+train.lr = 0.05
+prune.pretrain_epochs = 2
+[grid]
+"prune.pruner" = ["random", "snip", "imp"]
+"prune.density" = [0.5, 0.1]
+seed = [0, 1]
+"""
+
+
+@pytest.fixture
+def suite_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.toml"
+    path.write_text(SUITE)
+    return path
+
+
+def run_cli(suite: Path, store: Path, *extra: str) -> int:
+    return main(
+        [
+            "run",
+            str(suite),
+            "--store",
+            str(store),
+            "--no-progress",
+            "--results",
+            str(store.parent / "results"),
+            *extra,
+        ]
+    )
+
+
+def stored(store: Path) -> dict[str, tuple[str, dict | None]]:
+    db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    rows = db.execute("SELECT key, status, metrics FROM runs").fetchall()
+    db.close()
+    return {
+        k: (s, {m: v for m, v in json.loads(x).items() if m not in TIMING} if x else None) for k, s, x in rows
+    }
+
+
+def done_count(store: Path) -> int:
+    if not store.exists():
+        return 0
+    try:
+        db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+        n = db.execute("SELECT COUNT(*) FROM runs WHERE status = 'done'").fetchone()[0]
+        db.close()
+        return n
+    except sqlite3.Error:
+        return 0
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> dict[str, tuple[str, dict | None]]:
+    """The uninterrupted sweep, serial."""
+    folder = tmp_path_factory.mktemp("reference")
+    (folder / "tiny.toml").write_text(SUITE)
+    assert run_cli(folder / "tiny.toml", folder / "s.sqlite", "--executor", "serial") == 0
+    return stored(folder / "s.sqlite")
+
+
+def test_suite_expands_to_the_grid_with_distinct_keys(suite_file):
+    configs = expand(load_suite(str(suite_file)))
+    assert len(configs) == 12 == len({run_key(c) for c in configs})
+    assert {c.prune.pruner for c in configs} == {"random", "snip", "imp"}
+    only = expand(load_suite(str(suite_file)), {"prune.density": 0.2, "train.epochs": 3})
+    assert len(only) == 6 and {c.prune.density for c in only} == {0.2}
+
+
+def test_the_reference_sweep_stores_every_run_done(reference):
+    assert len(reference) == 12
+    assert all(status == "done" for status, _ in reference.values())
+    assert all(0.0 <= m["test_accuracy"] <= 1.0 for _, m in reference.values())
+
+
+@pytest.mark.parametrize("delay", [0.8, 2.5])
+def test_a_sweep_killed_with_sigkill_resumes_to_each_run_done_exactly_once(
+    tmp_path, suite_file, reference, delay
+):
+    store = tmp_path / "s.sqlite"
+    command = [
+        sys.executable,
+        "-m",
+        "noprune",
+        "run",
+        str(suite_file),
+        "--store",
+        str(store),
+        "--no-progress",
+        "--executor",
+        "process",
+        "--workers",
+        "2",
+        "--results",
+        str(tmp_path / "results"),
+    ]
+    process = subprocess.Popen(
+        command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 60
+    time.sleep(delay)
+    while done_count(store) == 0 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)  # kill once at least one result is in, at an arbitrary moment after
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    interrupted = stored(store)
+    assert 0 < sum(s == "done" for s, _ in interrupted.values()) <= 12
+    assert run_cli(suite_file, store, "--executor", "process", "--workers", "2") == 0
+    resumed = stored(store)
+    assert set(resumed) == set(reference)
+    assert all(status == "done" for status, _ in resumed.values())
+    for key, (status, metrics) in interrupted.items():  # nothing stored was lost or redone
+        if status == "done":
+            assert resumed[key][1] == metrics
+    assert resumed == reference  # deterministic runs: the same metrics as uninterrupted
+
+
+@pytest.mark.parametrize("executor", ["process", "dask"])
+def test_executors_give_identical_metrics(tmp_path, suite_file, reference, executor):
+    if executor == "dask":
+        pytest.importorskip("distributed")
+    store = tmp_path / "s.sqlite"
+    assert run_cli(suite_file, store, "--executor", executor, "--workers", "2") == 0
+    assert stored(store) == reference
+
+
+def test_a_second_driver_on_the_same_store_refuses_with_one_line(tmp_path, suite_file):
+    store = tmp_path / "s.sqlite"
+    slow = tmp_path / "slow.toml"
+    slow.write_text(SUITE.replace("train.epochs = 20", "train.epochs = 400"))
+    first = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "noprune",
+            "run",
+            str(slow),
+            "--store",
+            str(store),
+            "--no-progress",
+            "--executor",
+            "serial",
+            "--results",
+            str(tmp_path / "r1"),
+        ],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (store.parent / "s.sqlite.lock").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)
+        second = subprocess.run(
+            [sys.executable, "-m", "noprune", "run", str(suite_file), "--store", str(store), "--no-progress"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert second.returncode == 2
+        assert second.stderr.count("\n") == 1 and "another noprune run" in second.stderr
+        assert "Traceback" not in second.stderr
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+
+
+MIXED = """
+name = "mixed"
+[fixed]
+data = "gaussian:n=40,d=10,n_test=50"
+prune.pruner = "random"
+prune.density = 0.5
+train.epochs = 5
+train.batch_size = 8
+[grid]
+model = ["mlp:16,16", "cnn"]        # cnn on vector inputs raises inside the run
+"train.lr" = [0.05, 1e12]           # 1e12 diverges: NaN loss
+seed = [0, 1]
+"""
+
+
+def test_a_failing_or_diverging_run_is_stored_as_failed_and_the_sweep_goes_on(tmp_path):
+    suite = tmp_path / "mixed.toml"
+    suite.write_text(MIXED)
+    store = tmp_path / "s.sqlite"
+    assert run_cli(suite, store, "--executor", "serial") == 0
+    db = sqlite3.connect(store)
+    rows = db.execute("SELECT config, status, error FROM runs").fetchall()
+    db.close()
+    assert len(rows) == 8
+    for config, status, error in rows:
+        config = json.loads(config)
+        if config["model"] == "cnn":
+            assert status == "failed" and "UserError" in error and "needs image input" in error
+        elif config["train"]["lr"] > 1:
+            assert status == "failed" and "TrainingDiverged" in error
+        else:
+            assert status == "done" and error is None
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--set", "prune.bogus=1"], "unknown config field"),
+        (["--set", "seed"], "field=value"),
+        (["--executor", "mpi"], "unknown executor"),
+    ],
+)
+def test_bad_run_arguments_give_one_line_and_exit_code_2(tmp_path, suite_file, capsys, extra, message):
+    assert run_cli(suite_file, tmp_path / "s.sqlite", *extra) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["[grid\nseed = [0]", 'name = "x"\n[grid]\nseed = 3\n', "[fixed]\nprune.bogus = 1\n", 'colour = "red"\n'],
+    ids=["toml-syntax", "grid-not-list", "unknown-field", "unknown-key"],
+)
+def test_malformed_suite_files_give_one_line_and_exit_code_2(tmp_path, capsys, content):
+    suite = tmp_path / "bad.toml"
+    suite.write_text(content)
+    assert run_cli(suite, tmp_path / "s.sqlite") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("noprune: error:")
+
+
+def test_status_ingest_leaderboard_and_plot(tmp_path, suite_file, capsys):
+    json_dir = tmp_path / "json"
+    store = tmp_path / "s.sqlite"
+    assert run_cli(suite_file, store, "--executor", "serial", "--json-dir", str(json_dir)) == 0
+    assert len(list(json_dir.glob("*.json"))) == 12
+    capsys.readouterr()
+    assert main(["status", "tiny", "--store", str(store)]) == 0
+    assert "tiny" in capsys.readouterr().out
+    other = tmp_path / "other.sqlite"
+    (json_dir / "junk.json").write_text("{not json")
+    assert main(["ingest", str(json_dir), "--store", str(other), "--suite", "tiny"]) == 0
+    assert "ingested 12" in capsys.readouterr().out
+    assert main(["ingest", str(json_dir), "--store", str(other), "--suite", "tiny"]) == 0
+    assert "ingested 0" in capsys.readouterr().out  # nothing duplicated
+    assert stored(other) == stored(store)
+    for fmt in ("md", "latex", "csv", "html"):
+        assert main(["leaderboard", "tiny", "--store", str(other), "--format", fmt]) == 0
+        assert "snip" in capsys.readouterr().out
+    assert main(["plot", "tiny", "--store", str(other), "--out", str(tmp_path / "p" / "acc")]) == 0
+    assert (tmp_path / "p" / "acc.png").stat().st_size > 1000
+    results = tmp_path / "results" / "tiny"
+    assert {p.name for p in results.iterdir()} >= {
+        "leaderboard.md",
+        "runs.csv",
+        "provenance.json",
+        "test_accuracy.png",
+        "test_accuracy.pdf",
+    }
+    assert main(["status", "--store", str(tmp_path / "missing.sqlite")]) == 2
