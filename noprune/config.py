@@ -148,13 +148,13 @@ def nest(flat: dict[str, Any]) -> dict[str, Any]:
 
 
 def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Inverse of :func:`nest`."""
+    """Inverse of :func:`nest`; tuples become lists, as in JSON."""
     out: dict[str, Any] = {}
     for k, v in data.items():
         if isinstance(v, dict):
             out.update(flatten(v, f"{prefix}{k}."))
         else:
-            out[f"{prefix}{k}"] = v
+            out[f"{prefix}{k}"] = list(v) if isinstance(v, tuple) else v
     return out
 
 

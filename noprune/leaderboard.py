@@ -31,6 +31,7 @@ from functools import cache
 from typing import Any
 
 from noprune import references
+from noprune.config import flatten
 from noprune.errors import UnknownNameError
 
 #: Fixed row order; pruners not listed follow alphabetically.
@@ -181,7 +182,7 @@ def build_tables(records: Iterable[Record], metric: str = "test_accuracy") -> li
         value = record.metrics.get(metric)
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             continue
-        flat = {**defaults, **_flatten(record.config)}
+        flat = {**defaults, **flatten(record.config)}
         task = tuple(str(flat.get(f, "")) for f in _TASK_FIELDS)
         groups[task].append((flat, float(value)))  # type: ignore[index]
 
@@ -326,17 +327,7 @@ def _config_defaults() -> dict[str, Any]:
     group with full ones."""
     from noprune.config import ExperimentConfig
 
-    return _flatten(dataclasses.asdict(ExperimentConfig()))
-
-
-def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in config.items():
-        if isinstance(value, dict):
-            out.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = list(value) if isinstance(value, tuple) else value
-    return out
+    return flatten(dataclasses.asdict(ExperimentConfig()))
 
 
 def _base_label(flat: dict[str, Any]) -> str:

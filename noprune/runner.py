@@ -150,7 +150,9 @@ def run_sweep(
         }
         futures[executor.submit(execute, payload)] = key
     store.mark_running(todo, time.time())
-    bar = tqdm(total=len(todo), desc=suite.name, unit="run", disable=True if not progress else None, leave=True)  # None: off when not a terminal
+    bar = tqdm(
+        total=len(todo), desc=suite.name, unit="run", disable=True if not progress else None, leave=True
+    )  # None: off when not a terminal
     try:
         for future in executor.as_completed(list(futures)):
             key = futures[future]

@@ -285,3 +285,19 @@ def test_status_ingest_leaderboard_and_plot(tmp_path, suite_file, capsys):
         "test_accuracy.pdf",
     }
     assert main(["status", "--store", str(tmp_path / "missing.sqlite")]) == 2
+
+
+@pytest.mark.parametrize(
+    "content", [b"not a database at all\n" * 20, b"SQLite format 3\x00" + b"\x07" * 4000]
+)
+def test_a_corrupt_or_foreign_store_gives_one_line_exit_2_and_is_left_untouched(
+    tmp_path, suite_file, capsys, content
+):
+    store = tmp_path / "s.sqlite"
+    store.write_bytes(content)
+    assert run_cli(suite_file, store) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and ("not a noprune store" in err or "corrupt" in err)
+    assert store.read_bytes() == content
+    assert main(["leaderboard", "--store", str(store)]) == 2
+    assert store.read_bytes() == content

@@ -17,7 +17,7 @@ from noprune.errors import UnknownNameError, UserError
 from noprune.models import vgg
 from noprune.models.cnn import SmallCNN
 from noprune.models.mlp import MLP, lenet_300_100
-from noprune.models.resnet import CifarResNet18, resnet20
+from noprune.models.resnet import resnet18, resnet20
 from noprune.models.timm_models import timm_model
 from noprune.specs import split_spec
 
@@ -90,7 +90,7 @@ def _build(spec: str, input_shape: tuple[int, ...], num_classes: int) -> tuple[s
     factories: dict[str, Callable[[int, int], nn.Module]] = {
         "cnn": lambda c, k: SmallCNN(c, k),
         "resnet20": resnet20,
-        "resnet18": CifarResNet18,
+        "resnet18": resnet18,
         "vgg11": vgg.vgg11,
         "vgg16": vgg.vgg16,
         "timm": lambda c, k: timm_model(rest, c, k),

@@ -1,4 +1,5 @@
-"""CIFAR ResNet-20 (He et al. 2016, section 4.2), as in open_lth's ``cifar_resnet_20``.
+"""CIFAR ResNets: ResNet-20 (He et al. 2016, section 4.2), as in open_lth's ``cifar_resnet_20``,
+and ResNet-18 with a CIFAR stem.
 
 A 3x3 stem conv with 16 filters, then 3 stages of 3 basic blocks with 16/32/64 filters; the
 first block of stages 2 and 3 halves the resolution. Where the shape changes the shortcut is
@@ -36,26 +37,25 @@ class BasicBlock(nn.Module):
 
 
 class CifarResNet(nn.Module):
-    """ResNet-(6n+2) for CIFAR-sized images; ``depth=20`` gives ResNet-20 (n = 3)."""
+    """ResNet for CIFAR-sized images: a 3x3 stem (no max pooling), stages of basic blocks,
+    global average pooling, one linear layer. The first block of every stage after the first
+    halves the resolution."""
 
     def __init__(
         self,
         in_channels: int,
         num_classes: int,
         *,
-        depth: int = 20,
-        width: int = 16,
+        stage_widths: tuple[int, ...] = (16, 32, 64),
+        blocks_per_stage: int = 3,
     ) -> None:
         super().__init__()
-        if (depth - 2) % 6 != 0:
-            raise ValueError(f"CIFAR ResNet depth must be 6n+2, got {depth}")
-        n = (depth - 2) // 6
-        self.conv = nn.Conv2d(in_channels, width, 3, stride=1, padding=1, bias=False)
-        self.bn = nn.BatchNorm2d(width)
+        self.conv = nn.Conv2d(in_channels, stage_widths[0], 3, stride=1, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(stage_widths[0])
         blocks: list[nn.Module] = []
-        f_in = width
-        for stage, f_out in enumerate((width, 2 * width, 4 * width)):
-            for index in range(n):
+        f_in = stage_widths[0]
+        for stage, f_out in enumerate(stage_widths):
+            for index in range(blocks_per_stage):
                 blocks.append(BasicBlock(f_in, f_out, downsample=stage > 0 and index == 0))
                 f_in = f_out
         self.blocks = nn.Sequential(*blocks)
@@ -69,29 +69,12 @@ class CifarResNet(nn.Module):
 
 
 def resnet20(in_channels: int, num_classes: int) -> CifarResNet:
-    """ResNet-20 (He et al. 2016); about 0.27M parameters for 10 classes."""
-    return CifarResNet(in_channels, num_classes, depth=20)
+    """ResNet-20 (He et al. 2016, 6n+2 with n = 3, widths 16/32/64); 0.27M parameters."""
+    return CifarResNet(in_channels, num_classes, stage_widths=(16, 32, 64), blocks_per_stage=3)
 
 
-class CifarResNet18(nn.Module):
-    """ResNet-18 for 32x32 images: a 3x3 stem without max pooling, then 4 stages of 2 basic
-    blocks with 64/128/256/512 filters (He et al. 2016's ResNet-18 adapted to CIFAR, as in
-    the SynFlow paper's CIFAR experiments, Tanaka et al. 2020, Fig. 6)."""
-
-    def __init__(self, in_channels: int, num_classes: int) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(in_channels, 64, 3, stride=1, padding=1, bias=False)
-        self.bn = nn.BatchNorm2d(64)
-        blocks: list[nn.Module] = []
-        f_in = 64
-        for stage, f_out in enumerate((64, 128, 256, 512)):
-            for index in range(2):
-                blocks.append(BasicBlock(f_in, f_out, downsample=stage > 0 and index == 0))
-                f_in = f_out
-        self.blocks = nn.Sequential(*blocks)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(f_in, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = torch.relu(self.bn(self.conv(x)))
-        return self.fc(torch.flatten(self.pool(self.blocks(out)), 1))
+def resnet18(in_channels: int, num_classes: int) -> CifarResNet:
+    """ResNet-18 for 32x32 images: 4 stages of 2 basic blocks with 64/128/256/512 filters and a
+    3x3 stem without max pooling (He et al. 2016's ResNet-18 adapted to CIFAR, as in the SynFlow
+    paper's CIFAR experiments, Tanaka et al. 2020, Fig. 6); 11.2M parameters."""
+    return CifarResNet(in_channels, num_classes, stage_widths=(64, 128, 256, 512), blocks_per_stage=2)
