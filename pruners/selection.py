@@ -57,16 +57,80 @@ def top_k(scores: torch.Tensor, alive: torch.Tensor, k: int, *, invert: bool = F
     ``invert`` is a true rank inversion (Frankle et al. 2021), also for signed scores: it keeps
     the k lowest-ranked weights, never 1/score. Ties go to the lower flat index either way.
     """
-    flat_scores = scores.reshape(-1)
-    if torch.isnan(flat_scores).any():
+    counts = torch.tensor([k], device=scores.device)
+    return top_k_rows(scores.reshape(1, -1), alive.reshape(1, -1), counts, invert=invert).reshape(
+        scores.shape
+    )
+
+
+def top_k_rows(
+    scores: torch.Tensor, alive: torch.Tensor, counts: torch.Tensor, *, invert: bool = False
+) -> torch.Tensor:
+    """:func:`top_k` for each row of [K, N] scores at once, keeping ``counts[k]`` in row k.
+
+    Two stable sorts: by score (ties to the lower index), then alive entries first, so each
+    row's order among its alive entries is exactly the one-model order.
+    """
+    if torch.isnan(scores).any():
         raise ValueError("scores contain NaN; the pruner's scoring diverged")
-    candidates = alive.reshape(-1).nonzero().squeeze(1)
-    if k > candidates.numel():
-        raise ValueError(f"cannot keep {k} weights, only {candidates.numel()} are alive")
-    order = torch.sort(flat_scores[candidates], descending=not invert, stable=True).indices
-    keep = torch.zeros(flat_scores.numel(), dtype=torch.bool, device=scores.device)
-    keep[candidates[order[:k]]] = True
-    return keep.reshape(scores.shape)
+    counts = counts.to(scores.device)
+    if bool((counts > alive.sum(dim=1)).any()):
+        raise ValueError(f"cannot keep {counts.tolist()} weights, only {alive.sum(dim=1).tolist()} are alive")
+    order = torch.sort(scores, dim=1, descending=not invert, stable=True).indices
+    alive_first = torch.sort(
+        alive.gather(1, order).to(torch.int8), dim=1, descending=True, stable=True
+    ).indices
+    order = order.gather(1, alive_first)
+    ranks = torch.empty_like(order)
+    positions = torch.arange(scores.shape[1], device=scores.device).expand_as(order)
+    ranks.scatter_(1, order, positions)
+    return ranks < counts[:, None]
+
+
+def select_rows(
+    scores: Sequence[torch.Tensor],
+    densities: Sequence[float],
+    *,
+    scope: str = "global",
+    alive: Sequence[torch.Tensor] | None = None,
+    invert: bool = False,
+) -> list[torch.Tensor]:
+    """:func:`select` for K members at once: per-layer scores [K, ...] -> per-layer bool masks.
+
+    Member k keeps exactly round(densities[k] * N) weights, by the same rule as :func:`select`.
+    """
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
+    densities = [check_density(d) for d in densities]
+    k = scores[0].shape[0]
+    if len(densities) != k:
+        raise ValueError(f"need one density per member: {k} members, {len(densities)} densities")
+    device = scores[0].device
+    alive = [
+        (a if a is not None else torch.ones_like(s, dtype=torch.bool)).to(device)
+        for s, a in zip(scores, alive or [None] * len(scores), strict=True)
+    ]
+    flat = [s.detach().reshape(k, -1).to(torch.float64) for s in scores]
+    flat_alive = [a.reshape(k, -1) for a in alive]
+    sizes = [f.shape[1] for f in flat]
+    if scope == "layerwise":
+        alive_counts = torch.stack([a.sum(dim=1) for a in flat_alive], dim=1).tolist()
+        counts = torch.tensor(
+            [
+                layer_counts(d, sizes, member_alive)
+                for d, member_alive in zip(densities, alive_counts, strict=True)
+            ],
+            device=device,
+        )
+        keeps = [
+            top_k_rows(f, a, counts[:, i], invert=invert)
+            for i, (f, a) in enumerate(zip(flat, flat_alive, strict=True))
+        ]
+    else:
+        counts = torch.tensor([keep_count(d, sum(sizes)) for d in densities], device=device)
+        keep = top_k_rows(torch.cat(flat, dim=1), torch.cat(flat_alive, dim=1), counts, invert=invert)
+        keeps = list(torch.split(keep, sizes, dim=1))
+    return [m.reshape(s.shape) for m, s in zip(keeps, scores, strict=True)]
 
 
 def select(
@@ -83,35 +147,12 @@ def select(
     each tensor (up to the rounding rule of :func:`layer_counts`). Weights already pruned in
     ``alive`` are never revived, which is what iterative schedules need.
     """
-    density = check_density(density)
-    if scope not in SCOPES:
-        raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
     names = list(scores)
-    alive_masks = {
-        n: (alive[n] if alive is not None else torch.ones_like(scores[n], dtype=torch.bool)).to(
-            scores[n].device
-        )
-        for n in names
-    }
-    if scope == "layerwise":
-        counts = layer_counts(
-            density,
-            [scores[n].numel() for n in names],
-            [int(alive_masks[n].sum()) for n in names],
-        )
-        return MaskSet(
-            {
-                n: top_k(scores[n], alive_masks[n], c, invert=invert)
-                for n, c in zip(names, counts, strict=True)
-            }
-        )
-    device = scores[names[0]].device
-    flat = torch.cat([scores[n].detach().reshape(-1).to(device, torch.float64) for n in names])
-    flat_alive = torch.cat([alive_masks[n].reshape(-1).to(device) for n in names])
-    keep = top_k(flat, flat_alive, keep_count(density, flat.numel()), invert=invert)
-    out, start = {}, 0
-    for n in names:
-        size = scores[n].numel()
-        out[n] = keep[start : start + size].reshape(scores[n].shape)
-        start += size
-    return MaskSet(out)
+    keeps = select_rows(
+        [scores[n][None] for n in names],
+        [density],
+        scope=scope,
+        alive=None if alive is None else [alive[n][None] for n in names],
+        invert=invert,
+    )
+    return MaskSet({n: m[0] for n, m in zip(names, keeps, strict=True)})

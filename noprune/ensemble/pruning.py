@@ -1,0 +1,175 @@
+"""Pruning K stacked MLPs at once: the scores of random, magnitude, snip, grasp and synflow for
+all members in one pass, and batched magnitude_after and imp (train, prune, rewind rounds).
+
+Each score is the one-model definition of ``pruners`` (SNIP: |theta * dL/dtheta|; GraSP: the
+keep-score theta * Hg with logits / T; SynFlow: |theta * dR/dtheta| on absolute weights in
+float64), computed on the stacked network: members are independent, so the gradient of the sum
+of member losses is every member's own gradient. Selection and schedules are the shared ones
+of ``pruners.selection`` and ``pruners.schedules``, applied per member.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from noprune.ensemble.stacked import StackedMLP
+from noprune.ensemble.train import EnsembleData, fit_ensemble, gather, per_example_loss
+from noprune.training import TrainConfig
+from pruners.schedules import exponential, iterative
+from pruners.selection import check_density, select_rows
+
+BATCHED = ("random", "magnitude", "snip", "grasp", "synflow", "magnitude_after", "imp")
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+def _loss(model: StackedMLP, batch: Batch, temperature: float = 1.0) -> torch.Tensor:
+    x, y = batch
+    k = model.size
+    return per_example_loss(model(gather(x, None, k)) / temperature, gather(y, None, k)).mean(dim=1).sum()
+
+
+def random_scores(model: StackedMLP, seeds: Sequence[int]) -> list[torch.Tensor]:
+    """Member k's scores from ``torch.Generator(seeds[k])``, drawn as the one-model pruner does."""
+    per_member = []
+    for seed in seeds:
+        generator = torch.Generator().manual_seed(int(seed))
+        per_member.append(
+            [torch.rand(w.shape[1:], generator=generator, dtype=torch.float64) for w in model.weights]
+        )
+    return [torch.stack([m[i] for m in per_member]).to(model.device) for i in range(len(model.weights))]
+
+
+def magnitude_scores(model: StackedMLP) -> list[torch.Tensor]:
+    return [w.detach().abs() for w in model.weights]
+
+
+def snip_scores(model: StackedMLP, masks: Sequence[torch.Tensor], batch: Batch) -> list[torch.Tensor]:
+    net = masked_copy(model, masks)
+    grads = torch.autograd.grad(_loss(net, batch), net.weights)
+    return [(w.detach() * g).abs() for w, g in zip(net.weights, grads, strict=True)]
+
+
+def grasp_scores(
+    model: StackedMLP, masks: Sequence[torch.Tensor], batch: Batch, temperature: float = 200.0
+) -> list[torch.Tensor]:
+    net = masked_copy(model, masks)
+    g_stop = torch.autograd.grad(_loss(net, batch, temperature), net.weights)
+    g = torch.autograd.grad(_loss(net, batch, temperature), net.weights, create_graph=True)
+    hg = torch.autograd.grad(sum((a * b).sum() for a, b in zip(g, g_stop, strict=True)), net.weights)
+    return [w.detach() * h for w, h in zip(net.weights, hg, strict=True)]
+
+
+def synflow_scores(model: StackedMLP, masks: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    net = masked_copy(model, masks, dtype=torch.float64)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.abs_()
+    ones = torch.ones(net.size, 1, net.weights[0].shape[2], dtype=torch.float64, device=net.device)
+    grads = torch.autograd.grad(net(ones).sum(), net.weights)
+    return [(w.detach() * g).abs() for w, g in zip(net.weights, grads, strict=True)]
+
+
+def masked_copy(
+    model: StackedMLP, masks: Sequence[torch.Tensor], dtype: torch.dtype | None = None
+) -> StackedMLP:
+    net = model.clone(dtype)
+    with torch.no_grad():
+        for w, m in zip(net.weights, masks, strict=True):
+            w.mul_(m.to(w.dtype))
+    return net.requires_grad_(True)
+
+
+def prune_ensemble(
+    name: str,
+    model: StackedMLP,
+    densities: float | Sequence[float],
+    *,
+    seeds: Sequence[int],
+    batch: Batch | None = None,
+    scope: str = "global",
+    invert: bool = False,
+    data: EnsembleData | None = None,
+    train: TrainConfig | None = None,
+    train_steps: int = 1000,
+    rewind_step: int = 0,
+    synflow_rounds: int = 100,
+    imp_rate: float = 0.2,
+) -> list[torch.Tensor]:
+    """Masks [K, out, in] per layer for every member, as ``pruners.get(name)`` would give.
+
+    ``batch``: (x [K or 1, B, ...], y [K or 1, B]) for snip and grasp. ``data`` and ``train``
+    (with ``train_steps``, ``rewind_step``) for magnitude_after and imp, whose training runs
+    through :func:`fit_ensemble` with member k's data order from ``seeds[k]``. On return
+    ``model`` holds the weights the masks apply to, pruned entries zeroed.
+    """
+    if name not in BATCHED:
+        raise KeyError(f"no batched pruner {name!r}; batched: {', '.join(BATCHED)}")
+    k = model.size
+    densities = [check_density(densities)] * k if isinstance(densities, float | int) else list(densities)
+    dense = [torch.ones_like(w, dtype=torch.bool) for w in model.weights]
+    if name in ("snip", "grasp") and batch is None:
+        raise ValueError(f"pruner {name} scores on data: pass batch=(x, y)")
+    if name in ("imp", "magnitude_after"):
+        if data is None or train is None:
+            raise ValueError(f"pruner {name} trains the network: pass data= and train=")
+        masks = after_training(
+            name, model, densities, seeds, scope, invert, data, train, train_steps, rewind_step, imp_rate
+        )
+    elif name == "synflow":
+        masks = dense
+        schedules = [exponential(d, synflow_rounds) for d in densities]
+        for r in range(synflow_rounds):
+            masks = select_rows(
+                synflow_scores(model, masks),
+                [s[r] for s in schedules],
+                scope=scope,
+                alive=masks,
+                invert=invert,
+            )
+    else:
+        scores = {
+            "random": lambda: random_scores(model, seeds),
+            "magnitude": lambda: magnitude_scores(model),
+            "snip": lambda: snip_scores(model, dense, batch),
+            "grasp": lambda: grasp_scores(model, dense, batch),
+        }[name]()
+        masks = select_rows(scores, densities, scope=scope, invert=invert)
+    with torch.no_grad():
+        for w, m in zip(model.weights, masks, strict=True):
+            w.mul_(m.to(w.dtype))
+    return masks
+
+
+def after_training(
+    name: str,
+    model: StackedMLP,
+    densities: list[float],
+    seeds: Sequence[int],
+    scope: str,
+    invert: bool,
+    data: EnsembleData,
+    train: TrainConfig,
+    train_steps: int,
+    rewind_step: int,
+    rate: float = 0.2,
+) -> list[torch.Tensor]:
+    """magnitude_after (train dense, rank trained magnitudes) or imp (rounds of train, prune 20%
+    of survivors, rewind to step ``rewind_step``), as ``pruners.after_training`` defines them."""
+    masks = [torch.ones_like(w, dtype=torch.bool) for w in model.weights]
+    if name == "magnitude_after":
+        fit_ensemble(model, data, None, train, seeds=seeds, steps=train_steps)
+        return select_rows(magnitude_scores(model), densities, scope=scope, invert=invert)
+    if not 0 <= rewind_step < train_steps:
+        raise ValueError("imp needs 0 <= rewind_step < train_steps")
+    if rewind_step:
+        fit_ensemble(model, data, None, train, seeds=seeds, steps=rewind_step)
+    rewind_point = model.state()
+    schedules = [iterative(d, rate) for d in densities]
+    for r in range(max(len(s) for s in schedules)):
+        fit_ensemble(model, data, masks, train, seeds=seeds, steps=train_steps - rewind_step)
+        step_densities = [s[min(r, len(s) - 1)] for s in schedules]
+        masks = select_rows(magnitude_scores(model), step_densities, scope=scope, alive=masks, invert=invert)
+        model.load(rewind_point)
+    return masks

@@ -1,0 +1,290 @@
+"""Training K masked MLPs at once: SGD or Adam on stacked tensors, per-member data order,
+per-member stopping and per-member metrics.
+
+Member k trains exactly as ``noprune.training.fit`` would train it alone with ``seed=seeds[k]``:
+the same optimizer arithmetic (torch's SGD and Adam), the same learning-rate schedule and, for
+minibatches, the same sequence of permutations from its own generator. Full-batch training uses
+the rows in order (the mean loss does not depend on the order, up to rounding).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch.nn import functional as F
+
+from noprune.data import Dataset
+from noprune.ensemble.stacked import StackedMLP
+from noprune.training import TrainConfig, lr_factor
+
+MEMORISED = math.log(2) / 10
+"""A training point counts as memorised when its loss is <= ln(2)/10 (SCIENCE.md E1)."""
+
+
+@dataclass
+class EnsembleData:
+    """Training (and test) data of K members. A leading dimension of 1 is shared by all.
+
+    ``x``: [K or 1, n, ...] float; ``y``: [K or 1, n] int64 classes or [K or 1, n, out] float.
+    """
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor | None = None
+    y_test: torch.Tensor | None = None
+
+    @classmethod
+    def from_datasets(cls, datasets: Sequence[Dataset]) -> EnsembleData:
+        """Stack K data sets of equal sizes (one per member)."""
+        return cls(
+            torch.stack([d.x_train for d in datasets]),
+            torch.stack([d.y_train for d in datasets]),
+            torch.stack([d.x_test for d in datasets]),
+            torch.stack([d.y_test for d in datasets]),
+        )
+
+    @classmethod
+    def shared(cls, data: Dataset) -> EnsembleData:
+        """One data set seen by every member."""
+        return cls(data.x_train[None], data.y_train[None], data.x_test[None], data.y_test[None])
+
+    def to(self, device: torch.device | str) -> EnsembleData:
+        def move(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else t.to(device)
+
+        return EnsembleData(move(self.x_train), move(self.y_train), move(self.x_test), move(self.y_test))
+
+    @property
+    def n_train(self) -> int:
+        return self.x_train.shape[1]
+
+
+@dataclass(frozen=True)
+class StopRule:
+    """Per-member stopping, checked every ``check_every`` steps: a member stops changing once
+    every training point is memorised (loss <= ``memorised_loss``), or once its mean training
+    loss is <= ``train_loss``."""
+
+    memorised_loss: float | None = None
+    train_loss: float | None = None
+    check_every: int = 10
+
+
+@dataclass
+class EnsembleResult:
+    """Per-member metrics, each a tensor of shape [K]."""
+
+    train_loss: torch.Tensor
+    train_accuracy: torch.Tensor
+    memorised: torch.Tensor
+    test_loss: torch.Tensor | None
+    test_accuracy: torch.Tensor | None
+    steps: torch.Tensor
+    diverged: torch.Tensor
+    seconds: float
+
+
+def per_example_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """[K, B] losses: cross-entropy for class indices, squared error (mean over outputs) else."""
+    if target.is_floating_point():
+        return (output - target.reshape(output.shape)).pow(2).mean(dim=2)
+    k, b, c = output.shape
+    return F.cross_entropy(output.reshape(k * b, c), target.reshape(k * b), reduction="none").reshape(k, b)
+
+
+def per_example_correct(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    if target.is_floating_point():
+        return (torch.sign(output) == torch.sign(target.reshape(output.shape))).all(dim=2)
+    return output.argmax(dim=2) == target
+
+
+def gather(t: torch.Tensor, idx: torch.Tensor | None, k: int) -> torch.Tensor:
+    """Rows ``idx`` [K, B] of each member's data (all rows in order when idx is None)."""
+    if idx is None:
+        return t.expand(k, *t.shape[1:]) if t.shape[0] == 1 else t
+    if t.shape[0] == 1:
+        return t[0][idx]
+    return t[torch.arange(k, device=t.device)[:, None], idx]
+
+
+class StackedOptimizer:
+    """torch.optim.SGD and torch.optim.Adam, elementwise on stacked tensors, with an ``active``
+    mask so stopped (or diverged) members stop changing."""
+
+    def __init__(self, params: list[torch.Tensor], config: TrainConfig) -> None:
+        self.params = params
+        self.config = config
+        self.state = [torch.zeros_like(p) for p in params]
+        self.state2 = [torch.zeros_like(p) for p in params] if config.optimizer == "adam" else []
+        self.t = 0
+
+    @torch.no_grad()
+    def step(self, grads: Sequence[torch.Tensor], lr: float, active: torch.Tensor | None) -> None:
+        c = self.config
+        self.t += 1
+        for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
+            if c.weight_decay:
+                g = g.add(p, alpha=c.weight_decay)
+            if c.optimizer == "adam":
+                m, v = self.state[i], self.state2[i]
+                m.mul_(0.9).add_(g, alpha=0.1)
+                v.mul_(0.999).addcmul_(g, g, value=0.001)
+                bc1, bc2 = 1 - 0.9**self.t, 1 - 0.999**self.t
+                update = m / (v.sqrt() / math.sqrt(bc2)).add_(1e-8) * (lr / bc1)
+            elif c.momentum:
+                buf = self.state[i]
+                if self.t == 1:
+                    buf.copy_(g)
+                else:
+                    buf.mul_(c.momentum).add_(g)
+                update = buf * lr
+            else:
+                update = g * lr
+            if active is None:
+                p.sub_(update)
+            else:
+                keep = active.reshape(-1, *([1] * (p.dim() - 1)))
+                p.copy_(torch.where(keep, p - update, p))
+
+
+@dataclass
+class FitLog:
+    """What a fit did: steps each member trained [K], which members diverged [K], wall time."""
+
+    steps: torch.Tensor
+    diverged: torch.Tensor
+    seconds: float
+
+
+def train_ensemble(
+    model: StackedMLP,
+    data: EnsembleData,
+    masks: Sequence[torch.Tensor] | None,
+    config: TrainConfig,
+    *,
+    seeds: Sequence[int],
+    steps: int | None = None,
+    stop: StopRule | None = None,
+    memorised_loss: float = MEMORISED,
+) -> EnsembleResult:
+    """:func:`fit_ensemble`, then per-member train and test metrics."""
+    log = fit_ensemble(model, data, masks, config, seeds=seeds, steps=steps, stop=stop)
+    return measure(model, data, log, memorised_loss)
+
+
+def fit_ensemble(
+    model: StackedMLP,
+    data: EnsembleData,
+    masks: Sequence[torch.Tensor] | None,
+    config: TrainConfig,
+    *,
+    seeds: Sequence[int],
+    steps: int | None = None,
+    stop: StopRule | None = None,
+) -> FitLog:
+    """Train the K members of ``model`` in place, masked weights held at exactly zero.
+
+    ``masks``: per-layer [K, out, in] bool (None: dense). ``seeds[k]`` orders member k's
+    minibatches. Runs ``steps`` (default ``config.total_steps(n)``) unless members stop.
+    A member whose loss becomes NaN or infinite is marked diverged and stops changing.
+    """
+    if config.augment:
+        raise ValueError("the ensemble trainer is for MLPs on vectors; augmentation is not supported")
+    k, n, device = model.size, data.n_train, model.device
+    if len(seeds) != k:
+        raise ValueError(f"need one seed per member: {k} members, {len(seeds)} seeds")
+    keep = None if masks is None else [m.to(device=device, dtype=model.weights[0].dtype) for m in masks]
+    x, y = data.x_train.to(device), data.y_train.to(device)
+    per_epoch = config.steps_per_epoch(n)
+    total = config.total_steps(n) if steps is None else steps
+    batch = n if config.batch_size == 0 else min(config.batch_size, n)
+    minibatch = batch < n
+    generators = [torch.Generator().manual_seed(int(s)) for s in seeds] if minibatch else []
+    params = model.parameters()
+    for p in params:
+        p.requires_grad_(True)
+    if keep is not None:
+        with torch.no_grad():
+            for w, m in zip(model.weights, keep, strict=True):
+                w.mul_(m)
+    optimizer = StackedOptimizer(params, config)
+    active = torch.ones(k, dtype=torch.bool, device=device)
+    diverged = torch.zeros(k, dtype=torch.bool, device=device)
+    steps_run = torch.zeros(k, dtype=torch.long, device=device)
+    start = time.perf_counter()
+    order = None
+    for step in range(total):
+        within = step % per_epoch
+        if minibatch and within == 0:
+            order = torch.stack([torch.randperm(n, generator=g) for g in generators]).to(device)
+        idx = order[:, within * batch : (within + 1) * batch] if minibatch else None
+        losses = per_example_loss(model(gather(x, idx, k)), gather(y, idx, k)).mean(dim=1)
+        grads = torch.autograd.grad(losses.sum(), params)
+        if keep is not None:
+            grads = [g * m for g, m in zip(grads, keep, strict=False)] + list(grads[len(keep) :])
+        finite = torch.isfinite(losses)
+        if not bool(finite.all()):
+            diverged |= ~finite
+            active &= finite
+        optimizer.step(
+            grads,
+            config.lr * lr_factor(config, step, total, per_epoch),
+            None if bool(active.all()) else active,
+        )
+        if keep is not None:
+            with torch.no_grad():
+                for w, m in zip(model.weights, keep, strict=True):
+                    w.mul_(m)
+        steps_run += active.long()
+        if stop is not None and (step + 1) % stop.check_every == 0:
+            active &= ~reached(model, x, y, stop)
+            if not bool(active.any()):
+                break
+    for p in params:
+        p.requires_grad_(False)
+    return FitLog(steps_run, diverged, time.perf_counter() - start)
+
+
+@torch.no_grad()
+def reached(model: StackedMLP, x: torch.Tensor, y: torch.Tensor, stop: StopRule) -> torch.Tensor:
+    """[K] bool: members that met the stopping rule on their full training set."""
+    losses = per_example_loss(model(gather(x, None, model.size)), gather(y, None, model.size))
+    done = torch.zeros(model.size, dtype=torch.bool, device=losses.device)
+    if stop.memorised_loss is not None:
+        done |= (losses <= stop.memorised_loss).all(dim=1)
+    if stop.train_loss is not None:
+        done |= losses.mean(dim=1) <= stop.train_loss
+    return done
+
+
+@torch.no_grad()
+def measure(
+    model: StackedMLP, data: EnsembleData, log: FitLog, memorised_loss: float = MEMORISED
+) -> EnsembleResult:
+    """Per-member train and test metrics on full data, in one batched pass each."""
+    k = model.size
+    x, y = data.x_train.to(model.device), data.y_train.to(model.device)
+    out = model(gather(x, None, k))
+    target = gather(y, None, k)
+    losses = per_example_loss(out, target)
+    result = EnsembleResult(
+        train_loss=losses.mean(dim=1),
+        train_accuracy=per_example_correct(out, target).float().mean(dim=1),
+        memorised=(losses <= memorised_loss).float().mean(dim=1),
+        test_loss=None,
+        test_accuracy=None,
+        steps=log.steps,
+        diverged=log.diverged,
+        seconds=log.seconds,
+    )
+    if data.x_test is not None and data.y_test is not None:
+        xt, yt = data.x_test.to(model.device), data.y_test.to(model.device)
+        out = model(gather(xt, None, k))
+        target = gather(yt, None, k)
+        result.test_loss = per_example_loss(out, target).mean(dim=1)
+        result.test_accuracy = per_example_correct(out, target).float().mean(dim=1)
+    return result
