@@ -86,7 +86,7 @@ class StackedMLP:
                 else torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
             )
             if i < last:
-                h = torch.relu(h)
+                h = h.relu_()  # in place: baddbmm's backward needs its inputs, not its output
         return h
 
     __call__ = forward

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -20,6 +20,8 @@ from torch.nn import functional as F
 from noprune.data import Dataset
 from noprune.ensemble.stacked import StackedMLP
 from noprune.training import TrainConfig, lr_factor
+
+StepRule = Callable[[int, torch.Tensor, torch.Tensor, "torch.Tensor | None"], None]
 
 MEMORISED = math.log(2) / 10
 """A training point counts as memorised when its loss is <= ln(2)/10 (SCIENCE.md E1)."""
@@ -111,9 +113,62 @@ def gather(t: torch.Tensor, idx: torch.Tensor | None, k: int) -> torch.Tensor:
     return t[torch.arange(k, device=t.device)[:, None], idx]
 
 
+def forward_with_cache(model: StackedMLP, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Outputs [K, B, out] and each layer's input (the ReLU outputs), for :func:`backward`."""
+    h = x.reshape(x.shape[0], x.shape[1], -1)
+    inputs = []
+    last = len(model.weights) - 1
+    for i, (w, b) in enumerate(zip(model.weights, model.biases, strict=True)):
+        inputs.append(h)
+        h = (
+            torch.bmm(h, w.transpose(1, 2))
+            if b is None
+            else torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+        )
+        if i < last:
+            h = h.relu_()
+    return h, inputs
+
+
+def loss_and_output_gradient(output: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-member mean loss [K] and its gradient with respect to the outputs [K, B, out]."""
+    k, b, c = output.shape
+    if target.is_floating_point():
+        diff = output - target.reshape(output.shape)
+        return diff.pow(2).mean(dim=(1, 2)), diff.mul_(2.0 / (b * c))
+    logp = torch.log_softmax(output, dim=2)
+    losses = -logp.gather(2, target.unsqueeze(2)).squeeze(2).mean(dim=1)
+    grad = logp.exp_()
+    grad.scatter_add_(2, target.unsqueeze(2), torch.full_like(grad[..., :1], -1.0))
+    return losses, grad.div_(b)
+
+
+def backward(
+    model: StackedMLP, inputs: list[torch.Tensor], grad: torch.Tensor, apply: StepRule | None = None
+) -> list[torch.Tensor]:
+    """Gradients of the summed member losses (weights, then biases), by hand: for layer l,
+    dW = dz^T h, db = sum_B dz, dz_prev = (dz W) * [h > 0]. With ``apply``, each layer's update
+    is applied as soon as its gradient is known (after dz_prev has used the old weights), and
+    fused into the matmul where the rule allows; nothing is returned then."""
+    grads_w: list[torch.Tensor] = [None] * len(model.weights)  # type: ignore[list-item]
+    grads_b: list[torch.Tensor | None] = [None] * len(model.weights)
+    for i in range(len(model.weights) - 1, -1, -1):
+        h, w, b = inputs[i], model.weights[i], model.biases[i]
+        grad_b = grad.sum(dim=1) if b is not None else None
+        previous = torch.bmm(grad, w).mul_(h > 0) if i > 0 else None
+        if apply is None:
+            grads_w[i] = torch.bmm(grad.transpose(1, 2), h)
+            grads_b[i] = grad_b
+        else:
+            apply(i, grad, h, grad_b)
+        if previous is not None:
+            grad = previous
+    return [] if apply is not None else [*grads_w, *(g for g in grads_b if g is not None)]
+
+
 class StackedOptimizer:
-    """torch.optim.SGD and torch.optim.Adam, elementwise on stacked tensors, with an ``active``
-    mask so stopped (or diverged) members stop changing."""
+    """torch.optim.SGD and torch.optim.Adam, elementwise on stacked tensors (foreach kernels),
+    with an ``active`` mask so stopped (or diverged) members stop changing."""
 
     def __init__(self, params: list[torch.Tensor], config: TrainConfig) -> None:
         self.params = params
@@ -122,33 +177,72 @@ class StackedOptimizer:
         self.state2 = [torch.zeros_like(p) for p in params] if config.optimizer == "adam" else []
         self.t = 0
 
-    @torch.no_grad()
-    def step(self, grads: Sequence[torch.Tensor], lr: float, active: torch.Tensor | None) -> None:
+    def fusable(self) -> bool:
+        """SGD updates can be fused into the gradient matmul (no gradient tensor at all)."""
+        return self.config.optimizer == "sgd"
+
+    def fused_rule(self, model: StackedMLP, lr: float) -> StepRule:
+        """Per-layer SGD update fused into dW = dz^T h: W -= lr (mu buf + dW + wd W)."""
         c = self.config
         self.t += 1
-        for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
-            if c.weight_decay:
-                g = g.add(p, alpha=c.weight_decay)
-            if c.optimizer == "adam":
-                m, v = self.state[i], self.state2[i]
-                m.mul_(0.9).add_(g, alpha=0.1)
-                v.mul_(0.999).addcmul_(g, g, value=0.001)
-                bc1, bc2 = 1 - 0.9**self.t, 1 - 0.999**self.t
-                update = m / (v.sqrt() / math.sqrt(bc2)).add_(1e-8) * (lr / bc1)
-            elif c.momentum:
+        first = self.t == 1
+        n = len(model.weights)
+
+        def apply(i: int, grad: torch.Tensor, h: torch.Tensor, grad_b: torch.Tensor | None) -> None:
+            w, b = model.weights[i], model.biases[i]
+            if c.momentum:
                 buf = self.state[i]
-                if self.t == 1:
-                    buf.copy_(g)
+                buf.baddbmm_(grad.transpose(1, 2), h, beta=0.0 if first else c.momentum)
+                if c.weight_decay:
+                    buf.add_(w, alpha=c.weight_decay)
+                w.add_(buf, alpha=-lr)
+            elif c.weight_decay:
+                w.mul_(1 - lr * c.weight_decay).baddbmm_(grad.transpose(1, 2), h, alpha=-lr)
+            else:
+                w.baddbmm_(grad.transpose(1, 2), h, alpha=-lr)
+            if b is not None and grad_b is not None:
+                j = n + sum(bb is not None for bb in model.biases[:i])
+                if c.weight_decay:
+                    grad_b = grad_b.add(b, alpha=c.weight_decay)
+                if c.momentum:
+                    bbuf = self.state[j]
+                    bbuf.copy_(grad_b) if first else bbuf.mul_(c.momentum).add_(grad_b)
+                    b.add_(bbuf, alpha=-lr)
                 else:
-                    buf.mul_(c.momentum).add_(g)
-                update = buf * lr
+                    b.add_(grad_b, alpha=-lr)
+
+        return apply
+
+    @torch.no_grad()
+    def step(self, grads: list[torch.Tensor], lr: float, active: torch.Tensor | None) -> None:
+        c = self.config
+        self.t += 1
+        before = [p.clone() for p in self.params] if active is not None else None
+        if c.weight_decay:
+            torch._foreach_add_(grads, self.params, alpha=c.weight_decay)
+        if c.optimizer == "adam":
+            beta1, beta2, eps = 0.9, 0.999, 1e-8
+            torch._foreach_lerp_(self.state, grads, 1 - beta1)
+            torch._foreach_mul_(self.state2, beta2)
+            torch._foreach_addcmul_(self.state2, grads, grads, 1 - beta2)
+            bias1, bias2 = 1 - beta1**self.t, 1 - beta2**self.t
+            denom = torch._foreach_sqrt(self.state2)
+            torch._foreach_div_(denom, math.sqrt(bias2))
+            torch._foreach_add_(denom, eps)
+            torch._foreach_addcdiv_(self.params, self.state, denom, -lr / bias1)
+        elif c.momentum:
+            if self.t == 1:
+                torch._foreach_copy_(self.state, grads)
             else:
-                update = g * lr
-            if active is None:
-                p.sub_(update)
-            else:
+                torch._foreach_mul_(self.state, c.momentum)
+                torch._foreach_add_(self.state, grads)
+            torch._foreach_add_(self.params, self.state, alpha=-lr)
+        else:
+            torch._foreach_add_(self.params, grads, alpha=-lr)
+        if before is not None:
+            for p, old in zip(self.params, before, strict=True):
                 keep = active.reshape(-1, *([1] * (p.dim() - 1)))
-                p.copy_(torch.where(keep, p - update, p))
+                p.copy_(torch.where(keep, p, old))
 
 
 @dataclass
@@ -176,6 +270,7 @@ def train_ensemble(
     return measure(model, data, log, memorised_loss)
 
 
+@torch.no_grad()
 def fit_ensemble(
     model: StackedMLP,
     data: EnsembleData,
@@ -205,12 +300,8 @@ def fit_ensemble(
     minibatch = batch < n
     generators = [torch.Generator().manual_seed(int(s)) for s in seeds] if minibatch else []
     params = model.parameters()
-    for p in params:
-        p.requires_grad_(True)
     if keep is not None:
-        with torch.no_grad():
-            for w, m in zip(model.weights, keep, strict=True):
-                w.mul_(m)
+        torch._foreach_mul_(model.weights, keep)
     optimizer = StackedOptimizer(params, config)
     active = torch.ones(k, dtype=torch.bool, device=device)
     diverged = torch.zeros(k, dtype=torch.bool, device=device)
@@ -222,30 +313,27 @@ def fit_ensemble(
         if minibatch and within == 0:
             order = torch.stack([torch.randperm(n, generator=g) for g in generators]).to(device)
         idx = order[:, within * batch : (within + 1) * batch] if minibatch else None
-        losses = per_example_loss(model(gather(x, idx, k)), gather(y, idx, k)).mean(dim=1)
-        grads = torch.autograd.grad(losses.sum(), params)
-        if keep is not None:
-            grads = [g * m for g, m in zip(grads, keep, strict=False)] + list(grads[len(keep) :])
+        # Gradients by hand (no autograd graph); no need to mask them: pruned weights are zeroed
+        # after every step, and entries are independent, so what a pruned entry's optimizer
+        # state holds never reaches a kept weight.
+        output, inputs = forward_with_cache(model, gather(x, idx, k))
+        losses, grad = loss_and_output_gradient(output, gather(y, idx, k))
         finite = torch.isfinite(losses)
         if not bool(finite.all()):
             diverged |= ~finite
             active &= finite
-        optimizer.step(
-            grads,
-            config.lr * lr_factor(config, step, total, per_epoch),
-            None if bool(active.all()) else active,
-        )
+        lr = config.lr * lr_factor(config, step, total, per_epoch)
+        if optimizer.fusable() and bool(active.all()):
+            backward(model, inputs, grad, optimizer.fused_rule(model, lr))
+        else:
+            optimizer.step(backward(model, inputs, grad), lr, None if bool(active.all()) else active)
         if keep is not None:
-            with torch.no_grad():
-                for w, m in zip(model.weights, keep, strict=True):
-                    w.mul_(m)
+            torch._foreach_mul_(model.weights, keep)
         steps_run += active.long()
         if stop is not None and (step + 1) % stop.check_every == 0:
             active &= ~reached(model, x, y, stop)
             if not bool(active.any()):
                 break
-    for p in params:
-        p.requires_grad_(False)
     return FitLog(steps_run, diverged, time.perf_counter() - start)
 
 
