@@ -38,9 +38,10 @@ from noprune.config import (
     run_key,
 )
 from noprune.errors import UserError
+from noprune.experiments import batch_key
 from noprune.provenance import REPO
 from noprune.store import Store
-from noprune.worker import execute
+from noprune.worker import execute, execute_batch
 
 SUITES_DIR = REPO / "benchmarks" / "suites"
 SUITE_KEYS = {"name", "description", "fixed", "grid", "notes"}
@@ -107,6 +108,23 @@ def expand(suite: Suite, overrides: dict[str, Any] | None = None) -> list[Experi
     return list(configs.values())
 
 
+def plan_jobs(configs: list[ExperimentConfig], batch: int) -> list[list[ExperimentConfig]]:
+    """Jobs for the executor: batchable configs grouped by batch key in chunks of at most
+    ``batch`` (sizes balanced within a group), every other config alone."""
+    groups: dict[str, list[ExperimentConfig]] = {}
+    jobs: list[list[ExperimentConfig]] = []
+    for config in configs:
+        key = batch_key(config) if batch > 1 else None
+        if key is None:
+            jobs.append([config])
+        else:
+            groups.setdefault(key, []).append(config)
+    for members in groups.values():
+        count = -(-len(members) // batch)
+        jobs += [members[i::count] for i in range(count)]
+    return jobs
+
+
 @dataclass
 class SweepSummary:
     total: int
@@ -126,11 +144,14 @@ def run_sweep(
     data_root: str | None = None,
     out_dir: str | None = None,
     progress: bool = True,
+    batch: int = 32,
 ) -> SweepSummary:
     """Run every config of ``configs`` not yet done in ``store``; store results as they come.
 
     ``store`` must be locked by the caller. ``executor`` has the shape of
-    ``noprune.executors.Executor``.
+    ``noprune.executors.Executor``. Configs that an experiment can batch (same batch key: MLPs
+    differing in seed and density) go to the workers in ensembles of up to ``batch`` members;
+    ``batch=1`` runs one network per job.
     """
     from tqdm import tqdm
 
@@ -140,37 +161,42 @@ def run_sweep(
     statuses = store.statuses(keyed)
     todo = [k for k in keyed if statuses.get(k) != "done"]
     done = failed = 0
-    futures = {}
-    for key in todo:
-        payload = {
-            "config": canonical(keyed[key]),
-            "device": device,
-            "data_root": data_root,
-            "out_dir": out_dir,
-        }
-        futures[executor.submit(execute, payload)] = key
+    futures: dict[Any, list[str]] = {}
+    for chunk in plan_jobs([keyed[k] for k in todo], batch):
+        payloads = [
+            {"config": canonical(c), "device": device, "data_root": data_root, "out_dir": out_dir}
+            for c in chunk
+        ]
+        if len(chunk) == 1 and batch_key(chunk[0]) is None:
+            futures[executor.submit(execute, payloads[0])] = [run_key(chunk[0])]
+        else:
+            futures[executor.submit(execute_batch, payloads)] = [run_key(c) for c in chunk]
     store.mark_running(todo, time.time())
     bar = tqdm(
         total=len(todo), desc=suite.name, unit="run", disable=True if not progress else None, leave=True
-    )  # None: off when not a terminal
+    )
     try:
         for future in executor.as_completed(list(futures)):
-            key = futures[future]
+            keys = futures[future]
             try:
-                result = future.result()
+                outcome = future.result()
+                results = outcome if isinstance(outcome, list) else [outcome]
             except Exception as error:  # the worker itself died (not the experiment)
-                config = keyed[key]
-                result = {
-                    "key": key,
-                    "experiment": config.experiment,
-                    "config": canonical_json(config),
-                    "status": "failed",
-                    "error": f"worker failed: {type(error).__name__}: {error}",
-                }
-            store.record(result)
-            done += result["status"] == "done"
-            failed += result["status"] == "failed"
-            bar.update(1)
+                results = [
+                    {
+                        "key": key,
+                        "experiment": keyed[key].experiment,
+                        "config": canonical_json(keyed[key]),
+                        "status": "failed",
+                        "error": f"worker failed: {type(error).__name__}: {error}",
+                    }
+                    for key in keys
+                ]
+            for result in results:
+                store.record(result)
+                done += result["status"] == "done"
+                failed += result["status"] == "failed"
+            bar.update(len(results))
             bar.set_postfix(failed=failed, refresh=False)
     finally:
         bar.close()

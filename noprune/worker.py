@@ -52,6 +52,41 @@ def execute(payload: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def execute_batch(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """:func:`execute` for configs of one batch key, trained as one ensemble. Never raises: if
+    the batch as a whole fails, each config is run on its own so one bad config fails alone."""
+    from noprune.experiments import run_experiment_batch
+    from noprune.provenance import provenance, resolve_device
+
+    started = time.time()
+    configs = [from_dict(p["config"]) for p in payloads]
+    try:
+        device = resolve_device(payloads[0].get("device", "auto"))
+        prov = provenance_row(provenance(device))
+        outcomes = run_experiment_batch(configs, device=device, data_root=payloads[0].get("data_root"))
+    except Exception:
+        return [execute(p) for p in payloads]
+    finished = time.time()
+    results = []
+    for payload, config, outcome in zip(payloads, configs, outcomes, strict=True):
+        result: dict[str, Any] = {
+            "key": run_key(config),
+            "experiment": config.experiment,
+            "config": canonical_json(config),
+            "started": started,
+            "finished": finished,
+            "provenance": prov,
+        }
+        if isinstance(outcome, Exception):
+            result.update(status="failed", error=f"{type(outcome).__name__}: {outcome}")
+        else:
+            result.update(status="done", metrics=outcome)
+        if payload.get("out_dir"):
+            write_atomically(Path(payload["out_dir"]) / f"{result['key']}.json", result)
+        results.append(result)
+    return results
+
+
 def provenance_row(p: dict[str, Any]) -> dict[str, Any]:
     return {
         "host": p["host"],

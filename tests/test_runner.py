@@ -156,7 +156,7 @@ def test_executors_give_identical_metrics(tmp_path, suite_file, reference, execu
 def test_a_second_driver_on_the_same_store_refuses_with_one_line(tmp_path, suite_file):
     store = tmp_path / "s.sqlite"
     slow = tmp_path / "slow.toml"
-    slow.write_text(SUITE.replace("train.epochs = 20", "train.epochs = 400"))
+    slow.write_text(SUITE.replace("train.epochs = 20", "train.epochs = 4000"))
     first = subprocess.Popen(
         [
             sys.executable,
@@ -169,6 +169,8 @@ def test_a_second_driver_on_the_same_store_refuses_with_one_line(tmp_path, suite
             "--no-progress",
             "--executor",
             "serial",
+            "--batch",
+            "1",
             "--results",
             str(tmp_path / "r1"),
         ],
@@ -301,3 +303,43 @@ def test_a_corrupt_or_foreign_store_gives_one_line_exit_2_and_is_left_untouched(
     assert store.read_bytes() == content
     assert main(["leaderboard", "--store", str(store)]) == 2
     assert store.read_bytes() == content
+
+
+def test_jobs_group_mlp_runs_by_batch_key_and_leave_the_rest_alone(suite_file):
+    from noprune.runner import plan_jobs
+
+    configs = expand(load_suite(str(suite_file)))
+    jobs = plan_jobs(configs, batch=3)
+    assert sorted(len(j) for j in jobs) == [2] * 6  # 3 pruners x 4 runs, in chunks of at most 3
+    for job in jobs:
+        assert len({(c.prune.pruner, c.train) for c in job}) == 1
+    assert all(len(j) == 1 for j in plan_jobs(configs, batch=1))
+    cnn = expand(load_suite(str(suite_file)), {"model": "cnn", "data": "digits"})
+    assert all(len(j) == 1 for j in plan_jobs(cnn, batch=32))
+
+
+def test_batched_runs_agree_with_one_network_per_job(tmp_path, suite_file, reference):
+    store = tmp_path / "s.sqlite"
+    assert run_cli(suite_file, store, "--executor", "serial", "--batch", "1") == 0
+    single = stored(store)
+    assert set(single) == set(reference)
+    for key, (_, batched) in reference.items():
+        one = single[key][1]
+        assert one["nnz"] == batched["nnz"] and one["per_layer_density"] == batched["per_layer_density"]
+        for metric in ("train_loss", "test_loss"):
+            assert one[metric] == pytest.approx(batched[metric], rel=1e-4, abs=1e-6)
+        assert one["test_accuracy"] == pytest.approx(batched["test_accuracy"], abs=0.021)  # one point of 50
+
+
+def test_a_lone_run_gives_the_numbers_it_gets_inside_a_batch(suite_file):
+    import torch
+
+    from noprune.experiments import run_experiment_batch
+
+    configs = [c for c in expand(load_suite(str(suite_file))) if c.prune.pruner == "imp"]
+    together = run_experiment_batch(configs, device=torch.device("cpu"), data_root=None)
+    alone = run_experiment_batch(configs[2:3], device=torch.device("cpu"), data_root=None)
+    timing = {"scoring_seconds", "train_seconds", "ensemble_size"}
+    assert {k: v for k, v in alone[0].items() if k not in timing} == {
+        k: v for k, v in together[2].items() if k not in timing
+    }

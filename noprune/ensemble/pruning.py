@@ -168,8 +168,29 @@ def after_training(
     rewind_point = model.state()
     schedules = [iterative(d, rate) for d in densities]
     for r in range(max(len(s) for s in schedules)):
-        fit_ensemble(model, data, masks, train, seeds=seeds, steps=train_steps - rewind_step)
-        step_densities = [s[min(r, len(s) - 1)] for s in schedules]
-        masks = select_rows(magnitude_scores(model), step_densities, scope=scope, alive=masks, invert=invert)
+        # Only members whose schedule has a round r train in it (densities may differ); a lone
+        # member trains beside a copy of itself, so its numbers never depend on its neighbours
+        # (batched matmuls take another kernel for a single matrix).
+        members = [k for k, s in enumerate(schedules) if len(s) > r]
+        members = torch.tensor(members if len(members) > 1 else members * 2, device=model.device)
+        sub = model.take(members)
+        sub_masks = [m[members] for m in masks]
+        fit_ensemble(
+            sub,
+            data.take(members),
+            sub_masks,
+            train,
+            seeds=[seeds[k] for k in members.tolist()],
+            steps=train_steps - rewind_step,
+        )
+        pruned = select_rows(
+            magnitude_scores(sub),
+            [schedules[k][r] for k in members.tolist()],
+            scope=scope,
+            alive=sub_masks,
+            invert=invert,
+        )
+        for m, p in zip(masks, pruned, strict=True):
+            m[members] = p
         model.load(rewind_point)
     return masks

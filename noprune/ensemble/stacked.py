@@ -103,6 +103,20 @@ class StackedMLP:
                     params[name.replace(".weight", ".bias")].copy_(b[k])
         return model.to(self.device)
 
+    def take(self, members: torch.Tensor) -> StackedMLP:
+        """A new ensemble of the given members (copies of their parameters)."""
+        return StackedMLP(
+            [w[members] for w in self.weights],
+            [None if b is None else b[members] for b in self.biases],
+            list(self.names),
+        )
+
+    def put(self, members: torch.Tensor, other: StackedMLP) -> None:
+        """Write ``other``'s parameters back into the given members."""
+        with torch.no_grad():
+            for p, q in zip(self.parameters(), other.parameters(), strict=True):
+                p[members] = q
+
     def state(self) -> list[torch.Tensor]:
         """A copy of every stacked tensor, for rewinding."""
         return [p.detach().clone() for p in self.parameters()]

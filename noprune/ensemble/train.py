@@ -64,6 +64,14 @@ class EnsembleData:
     def n_train(self) -> int:
         return self.x_train.shape[1]
 
+    def take(self, members: torch.Tensor) -> EnsembleData:
+        """The data of the given members (shared data stays shared)."""
+
+        def pick(t: torch.Tensor | None) -> torch.Tensor | None:
+            return t if t is None or t.shape[0] == 1 else t[members.to(t.device)]
+
+        return EnsembleData(pick(self.x_train), pick(self.y_train), pick(self.x_test), pick(self.y_test))
+
 
 @dataclass(frozen=True)
 class StopRule:
@@ -132,7 +140,7 @@ def forward_with_cache(model: StackedMLP, x: torch.Tensor) -> tuple[torch.Tensor
 
 def loss_and_output_gradient(output: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-member mean loss [K] and its gradient with respect to the outputs [K, B, out]."""
-    k, b, c = output.shape
+    _, b, c = output.shape
     if target.is_floating_point():
         diff = output - target.reshape(output.shape)
         return diff.pow(2).mean(dim=(1, 2)), diff.mul_(2.0 / (b * c))

@@ -1,12 +1,15 @@
 """Experiments: pure functions ``run(config, device=, data_root=) -> metrics`` in a registry.
 
 A metrics dict is JSON-able. Seeds come from the config; the device and the data folder are
-execution details, not part of the config or its key.
+execution details, not part of the config or its key. An experiment that trains small networks
+may also offer ``run_batch(configs, ...)``: the runner then hands it compatible configs (equal
+``batch_key``) together, and it trains them as one ensemble (``noprune.ensemble``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -15,18 +18,49 @@ from noprune.config import ExperimentConfig
 from noprune.errors import UnknownNameError
 from noprune.experiments import accuracy
 
-Experiment = Callable[..., dict[str, Any]]
+Metrics = dict[str, Any]
 
-EXPERIMENTS: dict[str, tuple[Experiment, str]] = {
-    "accuracy": (accuracy.run, "prune, train, record accuracy, loss, realised density and times"),
+
+@dataclass(frozen=True)
+class Experiment:
+    run: Callable[..., Metrics]
+    description: str
+    batch_key: Callable[[ExperimentConfig], str | None] | None = None
+    run_batch: Callable[..., list[Metrics | Exception]] | None = None
+
+
+EXPERIMENTS: dict[str, Experiment] = {
+    "accuracy": Experiment(
+        accuracy.run,
+        "prune, train, record accuracy, loss, realised density and times",
+        accuracy.batch_key,
+        accuracy.run_batch,
+    ),
 }
 
 
-def run_experiment(
-    config: ExperimentConfig, *, device: torch.device, data_root: str | None
-) -> dict[str, Any]:
+def get_experiment(name: str) -> Experiment:
     try:
-        experiment, _ = EXPERIMENTS[config.experiment]
+        return EXPERIMENTS[name]
     except KeyError:
-        raise UnknownNameError("experiment", config.experiment, list(EXPERIMENTS)) from None
-    return experiment(config, device=device, data_root=data_root)
+        raise UnknownNameError("experiment", name, list(EXPERIMENTS)) from None
+
+
+def run_experiment(config: ExperimentConfig, *, device: torch.device, data_root: str | None) -> Metrics:
+    return get_experiment(config.experiment).run(config, device=device, data_root=data_root)
+
+
+def batch_key(config: ExperimentConfig) -> str | None:
+    """Configs with the same non-None key can run together as one ensemble."""
+    experiment = EXPERIMENTS.get(config.experiment)
+    if experiment is None or experiment.batch_key is None:
+        return None
+    key = experiment.batch_key(config)
+    return None if key is None else f"{config.experiment}/{key}"
+
+
+def run_experiment_batch(
+    configs: Sequence[ExperimentConfig], *, device: torch.device, data_root: str | None
+) -> list[Metrics | Exception]:
+    """Metrics (or the exception that member raised) for configs of one batch key."""
+    return get_experiment(configs[0].experiment).run_batch(configs, device=device, data_root=data_root)
