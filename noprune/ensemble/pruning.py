@@ -108,6 +108,11 @@ def prune_ensemble(
         raise KeyError(f"no batched pruner {name!r}; batched: {', '.join(BATCHED)}")
     k = model.size
     densities = [check_density(densities)] * k if isinstance(densities, float | int) else list(densities)
+    if len(densities) != k or len(seeds) != k:
+        raise ValueError(
+            f"need one density per member and one seed per member: {k} members, {len(densities)} densities, "
+            f"{len(seeds)} seeds"
+        )
     dense = [torch.ones_like(w, dtype=torch.bool) for w in model.weights]
     if name in ("snip", "grasp") and batch is None:
         raise ValueError(f"pruner {name} scores on data: pass batch=(x, y)")

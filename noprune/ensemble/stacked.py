@@ -77,7 +77,7 @@ class StackedMLP:
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Outputs [K, B, out] for inputs [K, B, ...] (flattened per example)."""
-        h = x.reshape(x.shape[0], x.shape[1], -1)
+        h = x.flatten(2) if x.dim() > 3 else x
         last = len(self.weights) - 1
         for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             h = (

@@ -123,7 +123,7 @@ def gather(t: torch.Tensor, idx: torch.Tensor | None, k: int) -> torch.Tensor:
 
 def forward_with_cache(model: StackedMLP, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Outputs [K, B, out] and each layer's input (the ReLU outputs), for :func:`backward`."""
-    h = x.reshape(x.shape[0], x.shape[1], -1)
+    h = x.flatten(2) if x.dim() > 3 else x
     inputs = []
     last = len(model.weights) - 1
     for i, (w, b) in enumerate(zip(model.weights, model.biases, strict=True)):
@@ -377,7 +377,10 @@ def measure(
         diverged=log.diverged,
         seconds=log.seconds,
     )
-    if data.x_test is not None and data.y_test is not None:
+    if data.x_test is not None and data.y_test is not None and data.x_test.shape[1] == 0:
+        # No test points: zeros, as noprune.training.evaluate reports for an empty set.
+        result.test_loss = result.test_accuracy = torch.zeros(k, device=model.device)
+    elif data.x_test is not None and data.y_test is not None:
         xt, yt = data.x_test.to(model.device), data.y_test.to(model.device)
         out = model(gather(xt, None, k))
         target = gather(yt, None, k)
