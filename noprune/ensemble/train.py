@@ -163,7 +163,7 @@ def backward(
     for i in range(len(model.weights) - 1, -1, -1):
         h, w, b = inputs[i], model.weights[i], model.biases[i]
         grad_b = grad.sum(dim=1) if b is not None else None
-        previous = torch.bmm(grad, w).mul_(h > 0) if i > 0 else None
+        previous = torch.ops.aten.threshold_backward(torch.bmm(grad, w), h, 0.0) if i > 0 else None
         if apply is None:
             grads_w[i] = torch.bmm(grad.transpose(1, 2), h)
             grads_b[i] = grad_b
