@@ -197,7 +197,18 @@ def test_a_second_driver_on_the_same_store_refuses_with_one_line(tmp_path, suite
             time.sleep(0.05)
         time.sleep(1.0)
         second = subprocess.run(
-            [sys.executable, "-m", "noprune", "run", str(suite_file), "--store", str(store), "--no-progress"],
+            [
+                sys.executable,
+                "-m",
+                "noprune",
+                "run",
+                str(suite_file),
+                "--store",
+                str(store),
+                "--no-progress",
+                "--results",
+                str(tmp_path / "r2"),
+            ],
             capture_output=True,
             text=True,
             timeout=120,
