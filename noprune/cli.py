@@ -106,6 +106,12 @@ def build_parser() -> ArgumentParser:
         metavar="KEY=VALUE",
         help="executor settings, e.g. address=tcp://host:8786 (dask), partition=gpu (slurm)",
     )
+    r.add_argument(
+        "--batch",
+        type=int,
+        default=32,
+        help="train up to N compatible MLP runs as one ensemble per job (default 32; 1: one per job)",
+    )
     r.add_argument("--json-dir", help="workers also write one JSON file per run here (for noprune ingest)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.add_argument(
@@ -136,6 +142,14 @@ def build_parser() -> ArgumentParser:
     pl.add_argument("--metric", default="test_accuracy")
     pl.add_argument("--out", default="results/plot", help="file stem (default results/plot)")
     add_store_flags(pl)
+
+    b = sub.add_parser("bench", help="ensemble engine against a one-model loop: speedups, GFLOP/s, % of peak")
+    b.add_argument(
+        "--cases",
+        default="a,b,c,d",
+        help="comma-separated: a (E1), b (E4), c (digits MLP), d (snip, grasp, synflow); default all",
+    )
+    b.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
     return parser
 
 
@@ -153,7 +167,7 @@ def cmd_list() -> None:
         "ablations": pruners.ABLATIONS,
         "models": MODELS,
         "data sets": DATASETS,
-        "experiments": {name: text for name, (_, text) in EXPERIMENTS.items()},
+        "experiments": {name: e.description for name, e in EXPERIMENTS.items()},
         "suites": {name: load_suite(name).description for name in available_suites()},
         "executors": EXECUTORS,
     }
@@ -242,6 +256,8 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> None:
     from noprune.runner import expand, load_suite, run_sweep
     from noprune.store import Store
 
+    if args.batch < 1:
+        raise UserError(f"--batch must be at least 1, got {args.batch}")
     suite = load_suite(args.suite)
     overrides = dict(parse_assignment(item) for item in args.set)
     configs = expand(suite, overrides)
@@ -261,6 +277,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> None:
                 data_root=args.data_root,
                 out_dir=args.json_dir,
                 progress=not args.no_progress,
+                batch=args.batch,
             )
         print(
             f"{summary.done} done, {summary.failed} failed, {summary.skipped} already done "
@@ -326,12 +343,25 @@ def cmd_plot(args: argparse.Namespace) -> None:
     print("wrote " + ", ".join(str(p) for p in paths))
 
 
+def cmd_bench(args: argparse.Namespace) -> None:
+    from noprune import bench
+    from noprune.provenance import resolve_device
+
+    cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    unknown = [c for c in cases if c not in bench.CASES]
+    if unknown or not cases:
+        raise UserError(f"--cases takes a comma-separated subset of a,b,c,d, got {args.cases!r}")
+    rows = bench.run(cases, resolve_device(args.device), echo=print)
+    print(bench.format_table(rows))
+
+
 COMMANDS = {
     "prune": cmd_prune,
     "status": cmd_status,
     "ingest": cmd_ingest,
     "leaderboard": cmd_leaderboard,
     "plot": cmd_plot,
+    "bench": cmd_bench,
 }
 
 

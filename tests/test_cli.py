@@ -533,3 +533,9 @@ def test_run_quick_suite(tmp_path: Path) -> None:
         "runs.csv",
         "provenance.json",
     } <= written
+
+
+def test_bench_rejects_unknown_cases_with_one_line() -> None:
+    result = cli("bench", "--cases", "a,z")
+    assert result.rc == 2
+    assert result.err.count("\n") == 1 and "z" in result.err
