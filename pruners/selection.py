@@ -68,19 +68,22 @@ def top_k_rows(
 ) -> torch.Tensor:
     """:func:`top_k` for each row of [K, N] scores at once, keeping ``counts[k]`` in row k.
 
-    Two stable sorts: by score (ties to the lower index), then alive entries first, so each
-    row's order among its alive entries is exactly the one-model order.
+    A stable sort by score with pruned entries sent to the end, so ties go to the lower index
+    and each row's order among its alive entries is exactly the one-model order.
     """
     if torch.isnan(scores).any():
         raise ValueError("scores contain NaN; the pruner's scoring diverged")
     counts = counts.to(scores.device)
     if bool((counts > alive.sum(dim=1)).any()):
         raise ValueError(f"cannot keep {counts.tolist()} weights, only {alive.sum(dim=1).tolist()} are alive")
-    order = torch.sort(scores, dim=1, descending=not invert, stable=True).indices
-    alive_first = torch.sort(
-        alive.gather(1, order).to(torch.int8), dim=1, descending=True, stable=True
-    ).indices
-    order = order.gather(1, alive_first)
+    if bool(torch.isinf(scores[alive]).any()):
+        # Infinite scores could tie with the fill value below: sort by score, then alive first.
+        order = torch.sort(scores, dim=1, descending=not invert, stable=True).indices
+        alive_first = torch.sort(alive.gather(1, order).to(torch.int8), dim=1, descending=True, stable=True)
+        order = order.gather(1, alive_first.indices)
+    else:  # pruned entries sort last: one stable sort
+        key = scores.masked_fill(~alive, float("inf") if invert else float("-inf"))
+        order = torch.sort(key, dim=1, descending=not invert, stable=True).indices
     ranks = torch.empty_like(order)
     positions = torch.arange(scores.shape[1], device=scores.device).expand_as(order)
     ranks.scatter_(1, order, positions)

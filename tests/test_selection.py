@@ -114,3 +114,18 @@ def test_iterative_schedule_prunes_twenty_percent_of_survivors_per_round():
 def test_keep_count_is_round():
     assert keep_count(0.05, 1216) == 61
     assert keep_count(0.001, 1216) == 1
+
+
+def test_infinite_scores_never_let_a_pruned_weight_back_in():
+    scores = torch.tensor([float("-inf"), 1.0, 5.0, float("-inf")])
+    alive = torch.tensor([True, True, False, False])
+    assert top_k(scores, alive, 2).tolist() == [True, True, False, False]
+    scores = torch.tensor([float("inf"), 1.0, -5.0, float("inf")])
+    assert top_k(scores, alive, 2, invert=True).tolist() == [True, True, False, False]
+    assert top_k(
+        torch.tensor([3.0, 1.0, 2.0]), torch.tensor([True, False, True]), 1, invert=True
+    ).tolist() == [
+        False,
+        False,
+        True,
+    ]
