@@ -76,7 +76,7 @@ def top_k_rows(
     counts = counts.to(scores.device)
     if bool((counts > alive.sum(dim=1)).any()):
         raise ValueError(f"cannot keep {counts.tolist()} weights, only {alive.sum(dim=1).tolist()} are alive")
-    if bool(torch.isinf(scores[alive]).any()):
+    if bool(torch.isinf(scores).logical_and_(alive).any()):
         # Infinite scores could tie with the fill value below: sort by score, then alive first.
         order = torch.sort(scores, dim=1, descending=not invert, stable=True).indices
         alive_first = torch.sort(alive.gather(1, order).to(torch.int8), dim=1, descending=True, stable=True)
