@@ -27,7 +27,8 @@ def git_state() -> tuple[str | None, bool | None]:
             ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True, timeout=10
         ).stdout.strip()
         status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            # results/ is what runs write; its changes do not make the code dirty.
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!results"],
             cwd=REPO,
             capture_output=True,
             text=True,
