@@ -75,11 +75,14 @@ class StackedMLP:
             list(self.names),
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Outputs [K, B, out] for inputs [K, B, ...] (flattened per example)."""
+    def forward(self, x: torch.Tensor, inputs: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Outputs [K, B, out] for inputs [K, B, ...] (flattened per example). With ``inputs``,
+        each layer's input (the previous ReLU output) is appended to it, for a backward pass."""
         h = x.flatten(2) if x.dim() > 3 else x
         last = len(self.weights) - 1
         for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            if inputs is not None:
+                inputs.append(h)
             h = (
                 torch.bmm(h, w.transpose(1, 2))
                 if b is None

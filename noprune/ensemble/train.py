@@ -123,19 +123,8 @@ def gather(t: torch.Tensor, idx: torch.Tensor | None, k: int) -> torch.Tensor:
 
 def forward_with_cache(model: StackedMLP, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Outputs [K, B, out] and each layer's input (the ReLU outputs), for :func:`backward`."""
-    h = x.flatten(2) if x.dim() > 3 else x
-    inputs = []
-    last = len(model.weights) - 1
-    for i, (w, b) in enumerate(zip(model.weights, model.biases, strict=True)):
-        inputs.append(h)
-        h = (
-            torch.bmm(h, w.transpose(1, 2))
-            if b is None
-            else torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
-        )
-        if i < last:
-            h = h.relu_()
-    return h, inputs
+    inputs: list[torch.Tensor] = []
+    return model.forward(x, inputs), inputs
 
 
 def loss_and_output_gradient(output: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
