@@ -21,6 +21,7 @@ imported only when such an executor is made.
 
 from __future__ import annotations
 
+import abc
 import concurrent.futures
 import functools
 import multiprocessing
@@ -55,7 +56,7 @@ def _unique(futures: Iterable[Any]) -> list[Any]:
     return list(dict.fromkeys(futures))
 
 
-class Executor:
+class Executor(abc.ABC):
     """The common shape: ``submit``, ``as_completed``, ``shutdown`` and the context manager."""
 
     name: str = ""
@@ -63,17 +64,17 @@ class Executor:
     def __init__(self) -> None:
         self._closed = False
 
+    @abc.abstractmethod
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         """Schedule ``fn(*args, **kwargs)``; return a future with ``.result()`` and ``.done()``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def as_completed(self, futures: Iterable[Any]) -> Iterator[Any]:
         """Yield each of ``futures`` once, as it finishes."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def shutdown(self, cancel: bool = False) -> None:
         """Release the executor's resources: wait for submitted work, or cancel what is unfinished."""
-        raise NotImplementedError
 
     def _check_open(self) -> None:
         if self._closed:
@@ -328,7 +329,7 @@ def _call_capturing(
         text = "".join(traceback.format_exception(exc))
         try:
             exc.add_note(f"traceback in the submitit job:\n{text}")
-            pickle.loads(pickle.dumps(exc))
+            pickle.dumps(exc)  # it must travel back from the job
         except Exception:
             exc = RuntimeError(f"{type(exc).__name__}: {exc}\n{text}")
         return False, exc
