@@ -1,9 +1,52 @@
-"""infotheory: estimators of I(mask; data) over bit-packed masks (numpy only, no torch).
+"""infotheory: estimators of I(mask; data) over bit-packed masks (numpy and scipy only, no torch).
 
-This package grows into the estimators of SCIENCE.md §4; for now it holds the bit-packed mask
-utilities that every estimator stands on.
+Implements the estimators of SCIENCE.md §4 over packed masks ([num_masks, ceil(p / 8)] uint8)
+and the draw ids / labels each mask came from. Every estimator returns an :class:`Estimate`
+saying what kind of number it is (exact, lower_bound, upper_bound, detector, point), at what
+confidence, and from how many masks and draws.
 """
 
 from infotheory.bits import hamming, pack, popcount, unpack
+from infotheory.bounds import (
+    barber_agakov_lower_bound,
+    clopper_pearson,
+    fano_lower_bound,
+    log2_binomial,
+    per_label_fano_lower_bound,
+    upper_bound,
+)
+from infotheory.decoders import group_folds, logistic_probe_cv, nearest_centroid_cv
+from infotheory.detect import permutation_null
+from infotheory.entropy import (
+    exact_zero,
+    h2,
+    mask_histogram_information,
+    miller_madow_entropy,
+    plugin_entropy,
+)
+from infotheory.estimate import Estimate, bit_counts, bootstrap_draws
 
-__all__ = ["hamming", "pack", "popcount", "unpack"]
+__all__ = [
+    "Estimate",
+    "barber_agakov_lower_bound",
+    "bit_counts",
+    "bootstrap_draws",
+    "clopper_pearson",
+    "exact_zero",
+    "fano_lower_bound",
+    "group_folds",
+    "h2",
+    "hamming",
+    "log2_binomial",
+    "logistic_probe_cv",
+    "mask_histogram_information",
+    "miller_madow_entropy",
+    "nearest_centroid_cv",
+    "pack",
+    "per_label_fano_lower_bound",
+    "permutation_null",
+    "plugin_entropy",
+    "popcount",
+    "unpack",
+    "upper_bound",
+]
