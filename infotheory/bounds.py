@@ -48,9 +48,10 @@ def upper_bound(
 
     ``h_s``: the known entropy of the data variable (design fact). log2 C(p, k) is a candidate only
     when every mask keeps the same number k of weights (the pruner's fixed density). p_j is each
-    bit's keep rate across masks, taken at its two-sided 1 - alpha Clopper-Pearson limit nearest
-    1/2, so h2 of it bounds H(m_j) for that bit with confidence 1 - alpha; the sum is reported at
-    1 - alpha (per bit, no Bonferroni). Masks are treated as independent samples of m.
+    bit's keep rate across masks, taken at its two-sided Clopper-Pearson limit nearest 1/2 at
+    level alpha / p (Bonferroni over the p bits), so every h2(p_j) bounds H(m_j) simultaneously
+    and the sum bounds H(m) >= I(m; S) with confidence 1 - alpha jointly. Masks are treated as
+    independent samples of m (one mask per draw, or replicates that are independent given S).
     """
     packed = np.asarray(packed, dtype=np.uint8)
     m = len(packed)
@@ -63,7 +64,7 @@ def upper_bound(
     counts = bit_counts(packed, p_bits)
     # counts take only m + 1 values: compute the bound per value, then sum by bincount.
     grid = np.arange(m + 1)
-    lo, hi = clopper_pearson(grid, m, alpha)
+    lo, hi = clopper_pearson(grid, m, alpha / p_bits)  # Bonferroni: all p limits hold jointly
     nearest = np.where(hi < 0.5, hi, np.where(lo > 0.5, lo, 0.5))
     per_count = h2(nearest)
     candidates["sum_h2_bits"] = float((np.bincount(counts, minlength=m + 1) * per_count).sum())
@@ -74,6 +75,7 @@ def upper_bound(
         "candidates": candidates,
         "chosen": best,
         "alpha": alpha,
+        "per_bit_alpha": alpha / p_bits,
         "distinct_kept_counts": ks[:10].tolist(),
         "note": "log2 C(p, k) omitted when masks keep different numbers of weights"
         if len(ks) > 1

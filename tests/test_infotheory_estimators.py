@@ -212,3 +212,16 @@ def test_bits_at_scale_stay_fast_and_bounded():
     assert ub.value == 16.0 and n == 16 and ez is not None and ez.value == 0.0
     assert max(t1 - t0, t2 - t1, t3 - t2) < 20.0, (t1 - t0, t2 - t1, t3 - t2)
     assert peak < 400 * 2**20, peak  # never unpacks 64 x 1e7 bools (640 MB)
+
+
+def test_per_bit_upper_bound_is_joint_over_all_bits_and_covers_the_truth():
+    from infotheory.bounds import upper_bound as joint_upper_bound
+
+    rng = np.random.default_rng(7)
+    p, rate = 2000, 0.02
+    truth = p * float(it.h2(rate))  # H(m) >= I(m; S) for independent bits
+    for trial in range(10):
+        masks = rng.random((64, p)) < rate
+        estimate = joint_upper_bound(it.pack(masks), p, np.arange(64))
+        assert estimate.details["per_bit_alpha"] == pytest.approx(0.05 / p)
+        assert estimate.details["candidates"]["sum_h2_bits"] >= truth, trial
