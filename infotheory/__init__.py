@@ -25,13 +25,17 @@ from infotheory.entropy import (
     plugin_entropy,
 )
 from infotheory.estimate import Estimate, bit_counts, bootstrap_draws
+from infotheory.peff import EffectiveParameters, bits_per_weight, effective_parameters
 
 __all__ = [
+    "EffectiveParameters",
     "Estimate",
     "barber_agakov_lower_bound",
     "bit_counts",
+    "bits_per_weight",
     "bootstrap_draws",
     "clopper_pearson",
+    "effective_parameters",
     "exact_zero",
     "fano_lower_bound",
     "group_folds",
