@@ -32,10 +32,9 @@ class EffectiveParameters:
     information_high: float
 
     def __str__(self) -> str:
-        return (
-            f"p_eff in [{self.low:.6g}, {self.high:.6g}] = {self.nnz:g} weights x {self.bits_per_weight:g} bits"
-            f" + I in [{self.information_low:.6g}, {self.information_high:.6g}] bits"
-        )
+        weights = f"{self.nnz:g} weights x {self.bits_per_weight:g} bits"
+        information = f"I in [{self.information_low:.6g}, {self.information_high:.6g}] bits"
+        return f"p_eff in [{self.low:.6g}, {self.high:.6g}] = {weights} + {information}"
 
 
 def effective_parameters(
