@@ -78,6 +78,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--compression", type=float, help="1 / density")
     p.add_argument("--scope", default="global", help="global (default) or layerwise")
     p.add_argument("--ablation", help="shuffle, reinit or invert (Frankle et al. 2021)")
+    p.add_argument(
+        "--prune-biases", action="store_true", help="prune Linear/Conv biases too (default: weights only)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--train-epochs", type=int, default=0, help="train the pruned network this many epochs")
     p.add_argument(
@@ -213,6 +216,7 @@ def cmd_prune(args: argparse.Namespace) -> None:
             batch_per_class=args.batch_per_class,
             pretrain_epochs=args.pretrain_epochs,
             rewind_step=args.rewind_step,
+            biases=args.prune_biases,
         ),
         train=train_config(args, args.train_epochs),
     )
@@ -222,8 +226,9 @@ def cmd_prune(args: argparse.Namespace) -> None:
     outcome.masks.save(out / "masks.safetensors", metadata={"pruner": args.pruner, "density": f"{density!r}"})
     save_state(outcome.init_state, out / "init.safetensors")
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    what = "parameters (weights and biases)" if args.prune_biases else "weights"
     print(
-        f"{args.pruner} on {args.model} / {args.data}: kept {report['nnz']} of {report['numel']} weights "
+        f"{args.pruner} on {args.model} / {args.data}: kept {report['nnz']} of {report['numel']} {what} "
         f"(density {report['density']:.6g}, target {density:g}), scored in {report['scoring_seconds']:.2f} s"
     )
     for name in report["collapsed_layers"]:

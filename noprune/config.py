@@ -23,7 +23,8 @@ from noprune.training import TrainConfig
 @dataclass(frozen=True)
 class PruneConfig:
     """How to prune. ``pretrain_epochs``: the training imp does per round and magnitude_after
-    does dense, before ranking; ``rewind_step``: imp's rewind point in steps (0 = init)."""
+    does dense, before ranking; ``rewind_step``: imp's rewind point in steps (0 = init);
+    ``biases``: prune the biases of Linear and Conv layers too (density counts them)."""
 
     pruner: str = "random"
     density: float = 1.0
@@ -32,6 +33,7 @@ class PruneConfig:
     batch_per_class: int = 10
     pretrain_epochs: int = 10
     rewind_step: int = 0
+    biases: bool = False
 
 
 @dataclass(frozen=True)

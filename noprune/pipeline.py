@@ -90,6 +90,7 @@ def run_prune(
         trainer=make_trainer(data, pretrain, seed=config.seed) if pruner.needs_trainer else None,
         invert=prune.ablation == "invert",
         apply=False,
+        include_biases=prune.biases,
     )
     if device.type == "cuda":
         torch.cuda.synchronize(device)

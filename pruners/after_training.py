@@ -38,8 +38,7 @@ class MagnitudeAfter(Pruner):
     needs_trainer = True
     train_steps: int = 1000
 
-    def _prune(self, model, density, *, batch, scope, seed, trainer, exclude, invert) -> MaskSet:
-        dense = MaskSet.dense(model, exclude)
+    def _prune(self, model, density, *, batch, scope, seed, trainer, dense, invert) -> MaskSet:
         trainer(model, dense, self.train_steps)
         return select(magnitudes(model, dense), density, scope=scope, invert=invert)
 
@@ -64,10 +63,10 @@ class IMP(Pruner):
     rewind_step: int = 0
     rate: float = 0.2
 
-    def _prune(self, model, density, *, batch, scope, seed, trainer, exclude, invert) -> MaskSet:
+    def _prune(self, model, density, *, batch, scope, seed, trainer, dense, invert) -> MaskSet:
         if not 0 <= self.rewind_step < self.train_steps:
             raise ValueError("imp needs 0 <= rewind_step < train_steps")
-        masks = MaskSet.dense(model, exclude)
+        masks = dense
         if self.rewind_step:
             trainer(model, masks, self.rewind_step)
         rewind_point = {k: v.detach().clone() for k, v in model.state_dict().items()}

@@ -52,6 +52,7 @@ class Pruner(ABC):
         exclude: tuple[str, ...] = (),
         invert: bool = False,
         apply: bool = True,
+        include_biases: bool = False,
     ) -> MaskSet:
         """Prune ``model`` to ``density`` and return the masks, applied to ``model`` if ``apply``.
 
@@ -59,7 +60,8 @@ class Pruner(ABC):
         pruners at initialization, the trained weights for magnitude_after, the rewind-point
         weights for imp; with ``apply=False`` the pruned entries keep their values (what the
         shuffle ablation needs). ``invert`` keeps the lowest-ranked weights (the invert
-        ablation). ``exclude`` names layers to leave dense.
+        ablation). ``exclude`` names layers to leave dense; ``include_biases`` makes the biases of
+        Linear and Conv layers prunable too (SCIENCE.md §2: never, unless asked).
         """
         density = check_density(density)
         if scope not in SCOPES:
@@ -77,7 +79,7 @@ class Pruner(ABC):
             scope=scope,
             seed=seed,
             trainer=trainer,
-            exclude=exclude,
+            dense=MaskSet.dense(model, exclude, include_biases=include_biases),
             invert=invert,
         )
         if apply:
@@ -94,7 +96,7 @@ class Pruner(ABC):
         scope: str,
         seed: int,
         trainer: Trainer | None,
-        exclude: tuple[str, ...],
+        dense: MaskSet,
         invert: bool,
     ) -> MaskSet: ...
 
@@ -120,8 +122,8 @@ class ScoringPruner(Pruner):
         Must not change ``model``: work on a copy where scoring needs to alter it.
         """
 
-    def _prune(self, model, density, *, batch, scope, seed, trainer, exclude, invert) -> MaskSet:
-        masks = MaskSet.dense(model, exclude)
+    def _prune(self, model, density, *, batch, scope, seed, trainer, dense, invert) -> MaskSet:
+        masks = dense
         generator = torch.Generator().manual_seed(seed)
         for step_density in self.schedule(density):
             scores = self.score(model, masks, batch, generator)

@@ -58,9 +58,9 @@ class MaskSet(Mapping[str, torch.Tensor]):
 
     # -- construction ------------------------------------------------------------------------
     @classmethod
-    def dense(cls, model: nn.Module, exclude: tuple[str, ...] = ()) -> MaskSet:
-        """All-ones masks over the prunable weights of ``model``."""
-        params = prunable_parameters(model, exclude)
+    def dense(cls, model: nn.Module, exclude: tuple[str, ...] = (), include_biases: bool = False) -> MaskSet:
+        """All-ones masks over the prunable weights (and, if asked, biases) of ``model``."""
+        params = prunable_parameters(model, exclude, include_biases=include_biases)
         return cls({n: torch.ones_like(p, dtype=torch.bool) for n, p in params.items()})
 
     # -- mapping -----------------------------------------------------------------------------
@@ -106,8 +106,9 @@ class MaskSet(Mapping[str, torch.Tensor]):
         return {n: LayerStats(int(m.sum()), m.numel()) for n, m in self.items()}
 
     def collapsed(self) -> list[str]:
-        """Layers with no surviving weight: the network output no longer depends on the input."""
-        return [n for n, m in self.items() if not bool(m.any())]
+        """Layers with no surviving weight: the network output no longer depends on the input.
+        (A fully pruned bias is not a collapse.)"""
+        return [n for n, m in self.items() if not n.endswith("bias") and not bool(m.any())]
 
     # -- use on a model ----------------------------------------------------------------------
     def _params(self, model: nn.Module) -> dict[str, nn.Parameter]:

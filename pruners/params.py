@@ -1,8 +1,8 @@
 """Which parameters a pruner may prune, in a fixed order.
 
-SCIENCE.md §2: by default the weights of Linear and Conv layers are prunable; biases and
-normalisation parameters never are. The order is the order of ``model.named_modules()``, which
-fixes the bit order of packed masks.
+SCIENCE.md §2: by default the weights of Linear and Conv layers are prunable; their biases only
+when asked (``include_biases``), normalisation parameters never. The order is the order of
+``model.named_modules()``, which fixes the bit order of packed masks.
 """
 
 from __future__ import annotations
@@ -14,10 +14,14 @@ from torch import nn
 PRUNABLE_TYPES: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 
-def prunable_parameters(model: nn.Module, exclude: Iterable[str] = ()) -> dict[str, nn.Parameter]:
+def prunable_parameters(
+    model: nn.Module, exclude: Iterable[str] = (), *, include_biases: bool = False
+) -> dict[str, nn.Parameter]:
     """The prunable weights of ``model`` as an ordered {parameter name: parameter} dict.
 
     ``exclude`` holds module names (for example ``"fc3"``) or parameter names to leave dense.
+    With ``include_biases`` each layer's bias follows its weight (the paper's 21-parameter toy
+    of E4 prunes every parameter).
     """
     excluded = set(exclude)
     out: dict[str, nn.Parameter] = {}
@@ -28,6 +32,9 @@ def prunable_parameters(model: nn.Module, exclude: Iterable[str] = ()) -> dict[s
         if name in excluded or module.weight is None:
             continue
         out[name] = module.weight
+        bias_name = f"{module_name}.bias" if module_name else "bias"
+        if include_biases and module.bias is not None and bias_name not in excluded:
+            out[bias_name] = module.bias
     unknown = excluded - {n for n, _ in model.named_modules()} - {n for n, _ in model.named_parameters()}
     if unknown:
         raise ValueError(f"excluded layers not in the model: {', '.join(sorted(unknown))}")

@@ -539,3 +539,25 @@ def test_bench_rejects_unknown_cases_with_one_line() -> None:
     result = cli("bench", "--cases", "a,z")
     assert result.rc == 2
     assert result.err.count("\n") == 1 and "z" in result.err
+
+
+def test_prune_biases_counts_every_parameter_of_the_toy(tmp_path: Path) -> None:
+    result = cli(
+        "prune",
+        "--pruner",
+        "magnitude",
+        "--model",
+        "mlp:4",
+        "--data",
+        "toy",
+        "--density",
+        "0.1",
+        "--prune-biases",
+        "--out",
+        str(tmp_path),
+    )
+    assert result.rc == 0, result.err
+    assert "kept 2 of 21 parameters (weights and biases)" in result.out
+    rep = report(tmp_path)
+    assert list(rep["per_layer"]) == ["fc1.weight", "fc1.bias", "out.weight", "out.bias"]
+    assert rep["config"]["prune"]["biases"] is True

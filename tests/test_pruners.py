@@ -310,3 +310,27 @@ def test_exclude_leaves_named_layers_dense(batch):
     assert list(masks) == ["1.weight", "3.weight"]
     with pytest.raises(ValueError, match="not in the model"):
         pruners.get("magnitude").prune(tiny_mlp(0), 0.1, exclude=("fc9",))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_biases_are_pruned_only_when_asked_and_counts_stay_exact(name, batch):
+    model = tiny_mlp(0)
+    masks = pruner_for_tests(name).prune(
+        model, 0.3, batch=batch, seed=0, trainer=sgd_trainer(batch), include_biases=True
+    )
+    assert list(masks) == ["1.weight", "1.bias", "3.weight", "3.bias", "5.weight", "5.bias"]
+    assert masks.numel == 1216 + 32 + 16 + 4 and masks.nnz == round(0.3 * masks.numel)
+    params = dict(model.named_parameters())
+    for n, keep in masks.items():
+        assert (params[n][~keep] == 0).all()
+    assert "1.bias" not in pruner_for_tests(name).prune(
+        tiny_mlp(0), 0.3, batch=batch, seed=0, trainer=sgd_trainer(batch)
+    )
+
+
+def test_the_21_parameter_toy_prunes_every_parameter_and_a_pruned_bias_is_no_collapse():
+    toy = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    masks = pruners.get("magnitude").prune(toy, 2 / 21, include_biases=True)
+    assert masks.numel == 21 and masks.nnz == 2
+    no_bias = MaskSet({"w": torch.ones(2, dtype=torch.bool), "out.bias": torch.zeros(1, dtype=torch.bool)})
+    assert no_bias.collapsed() == []

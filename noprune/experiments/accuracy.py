@@ -53,6 +53,7 @@ def batch_key(config: ExperimentConfig) -> str | None:
         split_spec(config.model)[0] not in MLP_MODELS
         or config.prune.pruner not in BATCHED
         or config.prune.ablation not in (None, "invert")
+        or config.prune.biases
         or config.train.augment
         or config.train.total_steps(1) == 0
     ):
