@@ -689,3 +689,40 @@ def test_ensemble_on_cuda_matches_cpu(digits: Dataset) -> None:
     if not torch.cuda.is_available():
         pytest.skip("needs CUDA")
     check_device_agrees_with_cpu(digits, "cuda")
+
+
+@pytest.mark.parametrize("name", sorted(BATCHED))
+def test_pruning_biases_too_matches_the_single_model_path(name: str) -> None:
+    data = load_dataset("gaussian:n=30,d=10", seed=0)
+    seeds = [0, 1, 2]
+    densities = [0.2, 0.4, 0.6]
+    models = [build_model("mlp:8,4", data.input_shape, 2, seed=s) for s in seeds]
+    batches = [balanced_batch(data, 5, torch.Generator().manual_seed(s)) for s in seeds]
+    config = TrainConfig(lr=0.05, batch_size=8)
+    stacked = StackedMLP.from_models(models)
+    masks = prune_ensemble(
+        name,
+        stacked,
+        densities,
+        seeds=seeds,
+        include_biases=True,
+        batch=(torch.stack([b[0] for b in batches]), torch.stack([b[1] for b in batches])),
+        data=EnsembleData.shared(data),
+        train=config,
+        train_steps=12,
+    )
+    names = [n for n, _ in stacked.targets(True)]
+    assert names == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "out.weight", "out.bias"]
+    for k, (seed, density) in enumerate(zip(seeds, densities, strict=True)):
+        kwargs = {"train_steps": 12} if name in ("imp", "magnitude_after") else {}
+        single = pruners.get(name, **kwargs).prune(
+            models[k],
+            density,
+            batch=batches[k],
+            seed=seed,
+            include_biases=True,
+            trainer=make_trainer(data, config, seed=seed),
+        )
+        assert list(single) == names
+        for i, n in enumerate(names):
+            assert torch.equal(single[n], masks[i][k]), (name, k, n)

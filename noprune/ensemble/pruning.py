@@ -30,45 +30,61 @@ def _loss(model: StackedMLP, batch: Batch, temperature: float = 1.0) -> torch.Te
     return per_example_loss(model(gather(x, None, k)) / temperature, gather(y, None, k)).mean(dim=1).sum()
 
 
-def random_scores(model: StackedMLP, seeds: Sequence[int]) -> list[torch.Tensor]:
+def _tensors(model: StackedMLP, include_biases: bool) -> list[torch.Tensor]:
+    return [t for _, t in model.targets(include_biases)]
+
+
+def random_scores(
+    model: StackedMLP, seeds: Sequence[int], include_biases: bool = False
+) -> list[torch.Tensor]:
     """Member k's scores from ``torch.Generator(seeds[k])``, drawn as the one-model pruner does."""
+    shapes = [t.shape[1:] for t in _tensors(model, include_biases)]
     per_member = []
     for seed in seeds:
         generator = torch.Generator().manual_seed(int(seed))
-        per_member.append(
-            [torch.rand(w.shape[1:], generator=generator, dtype=torch.float64) for w in model.weights]
-        )
-    return [torch.stack([m[i] for m in per_member]).to(model.device) for i in range(len(model.weights))]
+        per_member.append([torch.rand(shape, generator=generator, dtype=torch.float64) for shape in shapes])
+    return [torch.stack([m[i] for m in per_member]).to(model.device) for i in range(len(shapes))]
 
 
-def magnitude_scores(model: StackedMLP) -> list[torch.Tensor]:
-    return [w.detach().abs() for w in model.weights]
+def magnitude_scores(model: StackedMLP, include_biases: bool = False) -> list[torch.Tensor]:
+    return [t.detach().abs() for t in _tensors(model, include_biases)]
 
 
-def snip_scores(model: StackedMLP, masks: Sequence[torch.Tensor], batch: Batch) -> list[torch.Tensor]:
+def snip_scores(
+    model: StackedMLP, masks: Sequence[torch.Tensor], batch: Batch, include_biases: bool = False
+) -> list[torch.Tensor]:
     net = masked_copy(model, masks)
-    grads = torch.autograd.grad(_loss(net, batch), net.weights)
-    return [(w.detach() * g).abs() for w, g in zip(net.weights, grads, strict=True)]
+    ts = _tensors(net, include_biases)
+    grads = torch.autograd.grad(_loss(net, batch), ts)
+    return [(t.detach() * g).abs() for t, g in zip(ts, grads, strict=True)]
 
 
 def grasp_scores(
-    model: StackedMLP, masks: Sequence[torch.Tensor], batch: Batch, temperature: float = 200.0
+    model: StackedMLP,
+    masks: Sequence[torch.Tensor],
+    batch: Batch,
+    temperature: float = 200.0,
+    include_biases: bool = False,
 ) -> list[torch.Tensor]:
     net = masked_copy(model, masks)
-    g_stop = torch.autograd.grad(_loss(net, batch, temperature), net.weights)
-    g = torch.autograd.grad(_loss(net, batch, temperature), net.weights, create_graph=True)
-    hg = torch.autograd.grad(sum((a * b).sum() for a, b in zip(g, g_stop, strict=True)), net.weights)
-    return [w.detach() * h for w, h in zip(net.weights, hg, strict=True)]
+    ts = _tensors(net, include_biases)
+    g_stop = torch.autograd.grad(_loss(net, batch, temperature), ts)
+    g = torch.autograd.grad(_loss(net, batch, temperature), ts, create_graph=True)
+    hg = torch.autograd.grad(sum((a * b).sum() for a, b in zip(g, g_stop, strict=True)), ts)
+    return [t.detach() * h for t, h in zip(ts, hg, strict=True)]
 
 
-def synflow_scores(model: StackedMLP, masks: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+def synflow_scores(
+    model: StackedMLP, masks: Sequence[torch.Tensor], include_biases: bool = False
+) -> list[torch.Tensor]:
     net = masked_copy(model, masks, dtype=torch.float64)
     with torch.no_grad():
         for p in net.parameters():
             p.abs_()
+    ts = _tensors(net, include_biases)
     ones = torch.ones(net.size, 1, net.weights[0].shape[2], dtype=torch.float64, device=net.device)
-    grads = torch.autograd.grad(net(ones).sum(), net.weights)
-    return [(w.detach() * g).abs() for w, g in zip(net.weights, grads, strict=True)]
+    grads = torch.autograd.grad(net(ones).sum(), ts)
+    return [(t.detach() * g).abs() for t, g in zip(ts, grads, strict=True)]
 
 
 def masked_copy(
@@ -76,8 +92,8 @@ def masked_copy(
 ) -> StackedMLP:
     net = model.clone(dtype)
     with torch.no_grad():
-        for w, m in zip(net.weights, masks, strict=True):
-            w.mul_(m.to(w.dtype))
+        for t, m in zip(net.masked_tensors(len(masks)), masks, strict=True):
+            t.mul_(m.to(t.dtype))
     return net.requires_grad_(True)
 
 
@@ -96,13 +112,16 @@ def prune_ensemble(
     rewind_step: int = 0,
     synflow_rounds: int = 100,
     imp_rate: float = 0.2,
+    include_biases: bool = False,
 ) -> list[torch.Tensor]:
     """Masks [K, out, in] per layer for every member, as ``pruners.get(name)`` would give.
 
     ``batch``: (x [K or 1, B, ...], y [K or 1, B]) for snip and grasp. ``data`` and ``train``
     (with ``train_steps``, ``rewind_step``) for magnitude_after and imp, whose training runs
     through :func:`fit_ensemble` with member k's data order from ``seeds[k]``. On return
-    ``model`` holds the weights the masks apply to, pruned entries zeroed.
+    ``model`` holds the weights the masks apply to, pruned entries zeroed. With
+    ``include_biases`` the masks cover weights and biases, interleaved per layer as
+    ``model.targets(True)`` lists them (``pruners``' ``include_biases``).
     """
     if name not in BATCHED:
         raise KeyError(f"no batched pruner {name!r}; batched: {', '.join(BATCHED)}")
@@ -113,21 +132,22 @@ def prune_ensemble(
             f"need one density per member and one seed per member: {k} members, {len(densities)} densities, "
             f"{len(seeds)} seeds"
         )
-    dense = [torch.ones_like(w, dtype=torch.bool) for w in model.weights]
+    ib = include_biases
+    dense = [torch.ones_like(t, dtype=torch.bool) for t in _tensors(model, ib)]
     if name in ("snip", "grasp") and batch is None:
         raise ValueError(f"pruner {name} scores on data: pass batch=(x, y)")
     if name in ("imp", "magnitude_after"):
         if data is None or train is None:
             raise ValueError(f"pruner {name} trains the network: pass data= and train=")
         masks = after_training(
-            name, model, densities, seeds, scope, invert, data, train, train_steps, rewind_step, imp_rate
+            name, model, densities, seeds, scope, invert, data, train, train_steps, rewind_step, imp_rate, ib
         )
     elif name == "synflow":
         masks = dense
         schedules = [exponential(d, synflow_rounds) for d in densities]
         for r in range(synflow_rounds):
             masks = select_rows(
-                synflow_scores(model, masks),
+                synflow_scores(model, masks, ib),
                 [s[r] for s in schedules],
                 scope=scope,
                 alive=masks,
@@ -135,15 +155,15 @@ def prune_ensemble(
             )
     else:
         scores = {
-            "random": lambda: random_scores(model, seeds),
-            "magnitude": lambda: magnitude_scores(model),
-            "snip": lambda: snip_scores(model, dense, batch),
-            "grasp": lambda: grasp_scores(model, dense, batch),
+            "random": lambda: random_scores(model, seeds, ib),
+            "magnitude": lambda: magnitude_scores(model, ib),
+            "snip": lambda: snip_scores(model, dense, batch, include_biases=ib),
+            "grasp": lambda: grasp_scores(model, dense, batch, include_biases=ib),
         }[name]()
         masks = select_rows(scores, densities, scope=scope, invert=invert)
     with torch.no_grad():
-        for w, m in zip(model.weights, masks, strict=True):
-            w.mul_(m.to(w.dtype))
+        for t, m in zip(model.masked_tensors(len(masks)), masks, strict=True):
+            t.mul_(m.to(t.dtype))
     return masks
 
 
@@ -159,13 +179,14 @@ def after_training(
     train_steps: int,
     rewind_step: int,
     rate: float = 0.2,
+    include_biases: bool = False,
 ) -> list[torch.Tensor]:
     """magnitude_after (train dense, rank trained magnitudes) or imp (rounds of train, prune 20%
     of survivors, rewind to step ``rewind_step``), as ``pruners.after_training`` defines them."""
-    masks = [torch.ones_like(w, dtype=torch.bool) for w in model.weights]
+    masks = [torch.ones_like(t, dtype=torch.bool) for t in _tensors(model, include_biases)]
     if name == "magnitude_after":
         fit_ensemble(model, data, None, train, seeds=seeds, steps=train_steps)
-        return select_rows(magnitude_scores(model), densities, scope=scope, invert=invert)
+        return select_rows(magnitude_scores(model, include_biases), densities, scope=scope, invert=invert)
     if not 0 <= rewind_step < train_steps:
         raise ValueError("imp needs 0 <= rewind_step < train_steps")
     if rewind_step:
@@ -189,7 +210,7 @@ def after_training(
             steps=train_steps - rewind_step,
         )
         pruned = select_rows(
-            magnitude_scores(sub),
+            magnitude_scores(sub, include_biases),
             [schedules[k][r] for k in members.tolist()],
             scope=scope,
             alive=sub_masks,

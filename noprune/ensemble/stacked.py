@@ -57,6 +57,24 @@ class StackedMLP:
     def parameters(self) -> list[torch.Tensor]:
         return [*self.weights, *(b for b in self.biases if b is not None)]
 
+    def targets(self, include_biases: bool = False) -> list[tuple[str, torch.Tensor]]:
+        """(name, stacked tensor) of what pruning covers, in the single-model order: each layer's
+        weight, then (``include_biases``) its bias, as ``pruners.prunable_parameters`` orders them."""
+        out = []
+        for name, w, b in zip(self.names, self.weights, self.biases, strict=True):
+            out.append((name, w))
+            if include_biases and b is not None:
+                out.append((name.removesuffix("weight") + "bias", b))
+        return out
+
+    def masked_tensors(self, n_masks: int) -> list[torch.Tensor]:
+        """The tensors ``n_masks`` masks cover: the weights, or weights and biases interleaved."""
+        for include_biases in (False, True):
+            tensors = [t for _, t in self.targets(include_biases)]
+            if len(tensors) == n_masks:
+                return tensors
+        raise ValueError(f"{n_masks} masks fit neither the weights nor the weights and biases")
+
     def requires_grad_(self, flag: bool = True) -> StackedMLP:
         for p in self.parameters():
             p.requires_grad_(flag)

@@ -280,8 +280,9 @@ def fit_ensemble(
 ) -> FitLog:
     """Train the K members of ``model`` in place, masked weights held at exactly zero.
 
-    ``masks``: per-layer [K, out, in] bool (None: dense). ``seeds[k]`` orders member k's
-    minibatches. Runs ``steps`` (default ``config.total_steps(n)``) unless members stop.
+    ``masks``: per-layer [K, out, in] bool (None: dense), or weights and biases interleaved.
+    ``seeds[k]`` orders member k's minibatches. Runs ``steps`` (default
+    ``config.total_steps(n)``) unless members stop.
     A member whose loss becomes NaN or infinite is marked diverged and stops changing.
     """
     if config.augment:
@@ -290,6 +291,7 @@ def fit_ensemble(
     if len(seeds) != k:
         raise ValueError(f"need one seed per member: {k} members, {len(seeds)} seeds")
     keep = None if masks is None else [m.to(device=device, dtype=model.weights[0].dtype) for m in masks]
+    masked = None if masks is None else model.masked_tensors(len(masks))
     x, y = data.x_train.to(device), data.y_train.to(device)
     per_epoch = config.steps_per_epoch(n)
     total = config.total_steps(n) if steps is None else steps
@@ -298,7 +300,7 @@ def fit_ensemble(
     generators = [torch.Generator().manual_seed(int(s)) for s in seeds] if minibatch else []
     params = model.parameters()
     if keep is not None:
-        torch._foreach_mul_(model.weights, keep)
+        torch._foreach_mul_(masked, keep)
     optimizer = StackedOptimizer(params, config)
     active = torch.ones(k, dtype=torch.bool, device=device)
     diverged = torch.zeros(k, dtype=torch.bool, device=device)
@@ -325,7 +327,7 @@ def fit_ensemble(
         else:
             optimizer.step(backward(model, inputs, grad), lr, None if bool(active.all()) else active)
         if keep is not None:
-            torch._foreach_mul_(model.weights, keep)
+            torch._foreach_mul_(masked, keep)
         steps_run += active.long()
         if stop is not None and (step + 1) % stop.check_every == 0:
             active &= ~reached(model, x, y, stop)

@@ -53,7 +53,6 @@ def batch_key(config: ExperimentConfig) -> str | None:
         split_spec(config.model)[0] not in MLP_MODELS
         or config.prune.pruner not in BATCHED
         or config.prune.ablation not in (None, "invert")
-        or config.prune.biases
         or config.train.augment
         or config.train.total_steps(1) == 0
     ):
@@ -102,9 +101,11 @@ def run_batch(
         train=dataclasses.replace(first.train, epochs=first.prune.pretrain_epochs, steps=0),
         train_steps=getattr(pruner, "train_steps", 0),
         rewind_step=getattr(pruner, "rewind_step", 0),
+        include_biases=first.prune.biases,
     )
     scoring = (time.perf_counter() - start) / len(members)
     result = train_ensemble(model, data, masks, first.train, seeds=seeds)
+    names = [n for n, _ in model.targets(first.prune.biases)]
     out: list[dict[str, Any] | Exception] = []
     for k in range(len(configs)):
         if bool(result.diverged[k]):
@@ -112,7 +113,7 @@ def run_batch(
             continue
         kept = [int(m[k].sum()) for m in masks]
         sizes = [m[k].numel() for m in masks]
-        nonzero = sum(int((w[k] != 0).sum()) for w in model.weights)
+        nonzero = sum(int((t[k] != 0).sum()) for t in model.masked_tensors(len(masks)))
         out.append(
             {
                 "train_accuracy": float(result.train_accuracy[k]),
@@ -122,8 +123,10 @@ def run_batch(
                 "density": sum(kept) / sum(sizes),
                 "nnz": sum(kept),
                 "numel": sum(sizes),
-                "per_layer_density": {n: c / s for n, c, s in zip(model.names, kept, sizes, strict=True)},
-                "collapsed_layers": [n for n, c in zip(model.names, kept, strict=True) if c == 0],
+                "per_layer_density": {n: c / s for n, c, s in zip(names, kept, sizes, strict=True)},
+                "collapsed_layers": [
+                    n for n, c in zip(names, kept, strict=True) if c == 0 and not n.endswith("bias")
+                ],
                 "scoring_seconds": scoring,
                 "train_seconds": result.seconds / len(members),
                 "density_after_training": nonzero / sum(sizes),
