@@ -164,8 +164,8 @@ def backward(
 
 
 class StackedOptimizer:
-    """torch.optim.SGD and torch.optim.Adam, elementwise on stacked tensors (foreach kernels),
-    with an ``active`` mask so stopped (or diverged) members stop changing."""
+    """torch.optim.SGD and torch.optim.Adam, elementwise on stacked tensors (foreach kernels).
+    Every member is updated; the trainer restores the ones that have stopped."""
 
     def __init__(self, params: list[torch.Tensor], config: TrainConfig) -> None:
         self.params = params
@@ -211,10 +211,9 @@ class StackedOptimizer:
         return apply
 
     @torch.no_grad()
-    def step(self, grads: list[torch.Tensor], lr: float, active: torch.Tensor | None) -> None:
+    def step(self, grads: list[torch.Tensor], lr: float) -> None:
         c = self.config
         self.t += 1
-        before = [p.clone() for p in self.params] if active is not None else None
         if c.weight_decay:
             torch._foreach_add_(grads, self.params, alpha=c.weight_decay)
         if c.optimizer == "adam":
@@ -236,10 +235,31 @@ class StackedOptimizer:
             torch._foreach_add_(self.params, self.state, alpha=-lr)
         else:
             torch._foreach_add_(self.params, grads, alpha=-lr)
-        if before is not None:
-            for p, old in zip(self.params, before, strict=True):
-                keep = active.reshape(-1, *([1] * (p.dim() - 1)))
-                p.copy_(torch.where(keep, p, old))
+
+
+class Frozen:
+    """Members that stopped changing: their slices of every parameter, put back after each step.
+
+    Costs nothing until a member stops, and then only the stopped members' slices, so the
+    others keep the fused update path."""
+
+    def __init__(self, params: list[torch.Tensor]) -> None:
+        self.params = params
+        self.members: torch.Tensor | None = None
+        self.values: list[torch.Tensor] = []
+
+    def hold(self, members: torch.Tensor) -> None:
+        """Freeze the members where ``members`` is True at their current values."""
+        index = members.nonzero().squeeze(1)
+        if self.members is not None and torch.equal(index, self.members):
+            return
+        self.members = index
+        self.values = [p[index].clone() for p in self.params]
+
+    def restore(self) -> None:
+        if self.members is not None:
+            for p, v in zip(self.params, self.values, strict=True):
+                p[self.members] = v
 
 
 @dataclass
@@ -305,6 +325,7 @@ def fit_ensemble(
     active = torch.ones(k, dtype=torch.bool, device=device)
     diverged = torch.zeros(k, dtype=torch.bool, device=device)
     steps_run = torch.zeros(k, dtype=torch.long, device=device)
+    frozen = Frozen(params)
     start = time.perf_counter()
     order = None
     for step in range(total):
@@ -318,14 +339,16 @@ def fit_ensemble(
         output, inputs = forward_with_cache(model, gather(x, idx, k))
         losses, grad = loss_and_output_gradient(output, gather(y, idx, k))
         finite = torch.isfinite(losses)
-        if not bool(finite.all()):
+        if not bool(finite.all()):  # keep the weights from before the step that diverged
             diverged |= ~finite
             active &= finite
+            frozen.hold(~active)
         lr = config.lr * lr_factor(config, step, total, per_epoch)
-        if optimizer.fusable() and bool(active.all()):
+        if optimizer.fusable():
             backward(model, inputs, grad, optimizer.fused_rule(model, lr))
         else:
-            optimizer.step(backward(model, inputs, grad), lr, None if bool(active.all()) else active)
+            optimizer.step(backward(model, inputs, grad), lr)
+        frozen.restore()
         if keep is not None:
             torch._foreach_mul_(masked, keep)
         steps_run += active.long()
@@ -333,6 +356,7 @@ def fit_ensemble(
             active &= ~reached(model, x, y, stop)
             if not bool(active.any()):
                 break
+            frozen.hold(~active)
     return FitLog(steps_run, diverged, time.perf_counter() - start)
 
 
