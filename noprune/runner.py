@@ -41,7 +41,7 @@ from noprune.errors import UserError
 from noprune.experiments import batch_key
 from noprune.provenance import REPO
 from noprune.store import Store
-from noprune.worker import execute, execute_batch
+from noprune.worker import execute, execute_batch, result_record
 
 SUITES_DIR = REPO / "benchmarks" / "suites"
 SUITE_KEYS = {"name", "description", "fixed", "grid", "notes"}
@@ -182,16 +182,8 @@ def run_sweep(
                 outcome = future.result()
                 results = outcome if isinstance(outcome, list) else [outcome]
             except Exception as error:  # the worker itself died (not the experiment)
-                results = [
-                    {
-                        "key": key,
-                        "experiment": keyed[key].experiment,
-                        "config": canonical_json(keyed[key]),
-                        "status": "failed",
-                        "error": f"worker failed: {type(error).__name__}: {error}",
-                    }
-                    for key in keys
-                ]
+                failure = RuntimeError(f"worker failed: {type(error).__name__}: {error}")
+                results = [result_record(keyed[key], failure) for key in keys]
             for result in results:
                 store.record(result)
                 done += result["status"] == "done"

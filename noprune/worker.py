@@ -14,7 +14,33 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from noprune.config import canonical_json, from_dict, run_key
+from noprune.config import ExperimentConfig, canonical_json, from_dict, run_key
+
+
+def result_record(
+    config: ExperimentConfig,
+    outcome: dict[str, Any] | BaseException,
+    *,
+    started: float | None = None,
+    finished: float | None = None,
+    provenance: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The record the store keeps for one run: done with its metrics, or failed with the error
+    (and, when the error carries one, the last lines of its traceback)."""
+    record: dict[str, Any] = {
+        "key": run_key(config),
+        "experiment": config.experiment,
+        "config": canonical_json(config),
+        "started": started,
+        "finished": finished,
+        "provenance": provenance or {},
+    }
+    if isinstance(outcome, BaseException):
+        trace = "".join(traceback.format_exception(outcome)[-6:]) if outcome.__traceback__ else ""
+        record.update(status="failed", error=f"{type(outcome).__name__}: {outcome}\n{trace}".rstrip())
+    else:
+        record.update(status="done", metrics=outcome)
+    return record
 
 
 def execute(payload: dict[str, Any]) -> dict[str, Any]:
@@ -29,27 +55,18 @@ def execute(payload: dict[str, Any]) -> dict[str, Any]:
 
     started = time.time()
     config = from_dict(payload["config"])
-    result: dict[str, Any] = {
-        "key": run_key(config),
-        "experiment": config.experiment,
-        "config": canonical_json(config),
-        "started": started,
-    }
+    prov: dict[str, Any] = {}
     try:
         device = resolve_device(payload.get("device", "auto"))
-        result["provenance"] = provenance_row(provenance(device))
-        result["metrics"] = run_experiment(config, device=device, data_root=payload.get("data_root"))
-        result["status"] = "done"
-    except Exception as error:  # a failed run is a result too; the sweep goes on
-        result["status"] = "failed"
-        result["error"] = f"{type(error).__name__}: {error}\n" + "".join(
-            traceback.format_exception(error)[-6:]
+        prov = provenance_row(provenance(device))
+        outcome: dict[str, Any] | Exception = run_experiment(
+            config, device=device, data_root=payload.get("data_root")
         )
-        result.setdefault("provenance", {})
-    result["finished"] = time.time()
-    if payload.get("out_dir"):
-        write_atomically(Path(payload["out_dir"]) / f"{result['key']}.json", result)
-    return result
+    except Exception as error:  # a failed run is a result too; the sweep goes on
+        outcome = error
+    return deliver(
+        result_record(config, outcome, started=started, finished=time.time(), provenance=prov), payload
+    )
 
 
 def execute_batch(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -67,24 +84,17 @@ def execute_batch(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
     except Exception:
         return [execute(p) for p in payloads]
     finished = time.time()
-    results = []
-    for payload, config, outcome in zip(payloads, configs, outcomes, strict=True):
-        result: dict[str, Any] = {
-            "key": run_key(config),
-            "experiment": config.experiment,
-            "config": canonical_json(config),
-            "started": started,
-            "finished": finished,
-            "provenance": prov,
-        }
-        if isinstance(outcome, Exception):
-            result.update(status="failed", error=f"{type(outcome).__name__}: {outcome}")
-        else:
-            result.update(status="done", metrics=outcome)
-        if payload.get("out_dir"):
-            write_atomically(Path(payload["out_dir"]) / f"{result['key']}.json", result)
-        results.append(result)
-    return results
+    return [
+        deliver(result_record(c, o, started=started, finished=finished, provenance=prov), p)
+        for p, c, o in zip(payloads, configs, outcomes, strict=True)
+    ]
+
+
+def deliver(result: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+    """Also write the result as one JSON file when the payload names a folder (for ingest)."""
+    if payload.get("out_dir"):
+        write_atomically(Path(payload["out_dir"]) / f"{result['key']}.json", result)
+    return result
 
 
 def provenance_row(p: dict[str, Any]) -> dict[str, Any]:
