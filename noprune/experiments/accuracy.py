@@ -17,34 +17,56 @@ import torch
 
 from noprune.config import ExperimentConfig, canonical
 from noprune.data import load_dataset
-from noprune.ensemble import BATCHED, EnsembleData, StackedMLP, prune_ensemble, train_ensemble
+from noprune.ensemble import BATCHED, EnsembleData, StackedMLP, member_masks, prune_ensemble, train_ensemble
 from noprune.models import build_model
 from noprune.pipeline import check_config, make_pruner, run_prune, scoring_batch
 from noprune.specs import split_spec
-from noprune.training import TrainingDiverged
+from noprune.training import Metrics, TrainingDiverged
+from pruners import MaskSet
 
 MLP_MODELS = ("mlp", "mlp_nobias", "lenet_300_100")
+
+
+def metrics(
+    masks: MaskSet,
+    *,
+    train: Metrics | None,
+    test: Metrics | None,
+    scoring_seconds: float,
+    train_seconds: float | None,
+    density_after_training: float | None,
+) -> dict[str, Any]:
+    """The accuracy experiment's metrics; every count comes from the MaskSet itself."""
+    return {
+        "train_accuracy": train.accuracy if train else None,
+        "test_accuracy": test.accuracy if test else None,
+        "train_loss": train.loss if train else None,
+        "test_loss": test.loss if test else None,
+        "density": masks.density,
+        "nnz": masks.nnz,
+        "numel": masks.numel,
+        "per_layer_density": {n: stats.density for n, stats in masks.per_layer().items()},
+        "collapsed_layers": masks.collapsed(),
+        "scoring_seconds": scoring_seconds,
+        "train_seconds": train_seconds,
+        "density_after_training": density_after_training,
+    }
 
 
 def run(config: ExperimentConfig, *, device: torch.device, data_root: str | None) -> dict[str, Any]:
     """Train and test accuracy and loss, realised density overall and per layer, collapsed
     layers, scoring and training time of one pruned-then-trained network."""
-    report = run_prune(config, device=device, data_root=data_root).report
-    training = report.get("training", {})
-    return {
-        "train_accuracy": training.get("train_accuracy"),
-        "test_accuracy": training.get("test_accuracy"),
-        "train_loss": training.get("train_loss"),
-        "test_loss": training.get("test_loss"),
-        "density": report["density"],
-        "nnz": report["nnz"],
-        "numel": report["numel"],
-        "per_layer_density": {n: s["density"] for n, s in report["per_layer"].items()},
-        "collapsed_layers": report["collapsed_layers"],
-        "scoring_seconds": report["scoring_seconds"],
-        "train_seconds": training.get("seconds"),
-        "density_after_training": report.get("density_after_training"),
-    }
+    outcome = run_prune(config, device=device, data_root=data_root)
+    training = outcome.report.get("training", {})
+    trained = bool(training)
+    return metrics(
+        outcome.masks,
+        train=Metrics(training["train_loss"], training["train_accuracy"]) if trained else None,
+        test=Metrics(training["test_loss"], training["test_accuracy"]) if trained else None,
+        scoring_seconds=outcome.report["scoring_seconds"],
+        train_seconds=training.get("seconds"),
+        density_after_training=outcome.report.get("density_after_training"),
+    )
 
 
 def batch_key(config: ExperimentConfig) -> str | None:
@@ -106,30 +128,24 @@ def run_batch(
     scoring = (time.perf_counter() - start) / len(members)
     result = train_ensemble(model, data, masks, first.train, seeds=seeds)
     names = [n for n, _ in model.targets(first.prune.biases)]
+    tensors = model.masked_tensors(len(masks))
     out: list[dict[str, Any] | Exception] = []
     for k in range(len(configs)):
         if bool(result.diverged[k]):
             out.append(TrainingDiverged(f"training loss became non-finite (member {k} of an ensemble)"))
             continue
-        kept = [int(m[k].sum()) for m in masks]
-        sizes = [m[k].numel() for m in masks]
-        nonzero = sum(int((t[k] != 0).sum()) for t in model.masked_tensors(len(masks)))
+        member = MaskSet(member_masks(masks, names, k))
+        nonzero = sum(int((t[k] != 0).sum()) for t in tensors)
         out.append(
             {
-                "train_accuracy": float(result.train_accuracy[k]),
-                "test_accuracy": float(result.test_accuracy[k]),
-                "train_loss": float(result.train_loss[k]),
-                "test_loss": float(result.test_loss[k]),
-                "density": sum(kept) / sum(sizes),
-                "nnz": sum(kept),
-                "numel": sum(sizes),
-                "per_layer_density": {n: c / s for n, c, s in zip(names, kept, sizes, strict=True)},
-                "collapsed_layers": [
-                    n for n, c in zip(names, kept, strict=True) if c == 0 and not n.endswith("bias")
-                ],
-                "scoring_seconds": scoring,
-                "train_seconds": result.seconds / len(members),
-                "density_after_training": nonzero / sum(sizes),
+                **metrics(
+                    member,
+                    train=Metrics(float(result.train_loss[k]), float(result.train_accuracy[k])),
+                    test=Metrics(float(result.test_loss[k]), float(result.test_accuracy[k])),
+                    scoring_seconds=scoring,
+                    train_seconds=result.seconds / len(members),
+                    density_after_training=nonzero / member.numel,
+                ),
                 "ensemble_size": len(members),
             }
         )
