@@ -7,11 +7,12 @@ import json
 import platform
 import time
 from pathlib import Path
+from typing import Any
 
 from noprune.leaderboard import build_tables, render
 from noprune.plots import plot_metric
 from noprune.provenance import git_state, package_version
-from noprune.store import Store
+from noprune.store import STATUSES, Store
 
 EXPORT_COLUMNS = (
     "key",
@@ -31,13 +32,12 @@ EXPORT_COLUMNS = (
 )
 
 
-def export_csv(store: Store, suite: str | None, path: Path) -> Path:
-    """Every run of the suite, one row each, every stored column."""
+def export_csv(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Every run, one row each, every stored column (``Store.rows``)."""
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")
         writer.writeheader()
-        for row in store.rows(suite):
-            writer.writerow(row)
+        writer.writerows(rows)
     return path
 
 
@@ -53,9 +53,9 @@ def write_results(store: Store, suite: str, out_dir: Path, *, metric: str, comma
     )
     paths = [leaderboard]
     paths += plot_metric(records, metric, out_dir / metric)
-    paths.append(export_csv(store, suite, out_dir / "runs.csv"))
-    commit, dirty = git_state()
     rows = store.rows(suite)
+    paths.append(export_csv(rows, out_dir / "runs.csv"))
+    commit, dirty = git_state()
     provenance = {
         "command": command,
         "suite": suite,
@@ -64,7 +64,7 @@ def write_results(store: Store, suite: str, out_dir: Path, *, metric: str, comma
         "git_commit": commit,
         "git_dirty": dirty,
         "python": platform.python_version(),
-        "runs": dict(store.counts(suite)),
+        "runs": {status: sum(r["status"] == status for r in rows) for status in STATUSES},
         "hosts": sorted({r["host"] for r in rows if r["host"]}),
         "devices": sorted({r["device"] for r in rows if r["device"]}),
         "torch": sorted({r["torch"] for r in rows if r["torch"]}),

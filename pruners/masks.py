@@ -121,11 +121,9 @@ class MaskSet(Mapping[str, torch.Tensor]):
                 raise ValueError(f"mask {n} has shape {tuple(m.shape)}, weight has {tuple(params[n].shape)}")
         return {n: params[n] for n in self}
 
-    @torch.no_grad()
     def zero_(self, model: nn.Module) -> None:
         """Set the pruned weights of ``model`` to zero, in place."""
-        for n, p in self._params(model).items():
-            p.mul_(self[n].to(device=p.device, dtype=p.dtype))
+        self.zeroer(model)()
 
     def zeroer(self, model: nn.Module) -> Callable[[], None]:
         """A fast :meth:`zero_` for a training loop: masks converted and bound once."""
