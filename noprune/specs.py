@@ -7,7 +7,7 @@ keyword argument; nothing is ever evaluated.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, get_type_hints
 
 from noprune.errors import UserError
@@ -19,23 +19,31 @@ def split_spec(spec: str) -> tuple[str, str]:
     return name.strip().lower(), rest.strip()
 
 
-def parse_kwargs(rest: str, factory: Callable[..., Any], *, what: str) -> dict[str, Any]:
-    """Parse ``key=value,key=value`` against the keyword arguments of ``factory``."""
-    if not rest:
-        return {}
+def options_of(factory: Callable[..., Any], exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+    """{name: annotated type} of the keyword-only arguments of ``factory``."""
     hints = get_type_hints(factory)
     params = inspect.signature(factory).parameters
-    allowed = [p for p in params if params[p].kind is inspect.Parameter.KEYWORD_ONLY]
+    return {
+        name: hints.get(name, str)
+        for name, p in params.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in exclude
+    }
+
+
+def parse_kwargs(rest: str, options: Mapping[str, Any], *, what: str) -> dict[str, Any]:
+    """Parse ``key=value,key=value`` against ``options`` ({name: int, float, bool or str})."""
+    if not rest:
+        return {}
     out: dict[str, Any] = {}
     for item in rest.split(","):
         key, eq, raw = item.partition("=")
         key = key.strip()
-        if not eq or key not in allowed:
+        if not eq or key not in options:
             raise UserError(
                 f"bad option {item!r} for {what}; options are key=value with key one of: "
-                f"{', '.join(allowed) or '(none)'}"
+                f"{', '.join(options) or '(none)'}"
             )
-        out[key] = convert(raw.strip(), hints.get(key, str), key=key, what=what)
+        out[key] = convert(raw.strip(), options[key], key=key, what=what)
     return out
 
 

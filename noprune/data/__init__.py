@@ -13,7 +13,6 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Callable
-from typing import get_type_hints
 
 import torch
 
@@ -21,7 +20,7 @@ from noprune.data import real, synthetic
 from noprune.data.base import Dataset
 from noprune.data.noise import with_input_noise, with_label_noise
 from noprune.errors import UnknownNameError, UserError
-from noprune.specs import parse_kwargs, split_spec
+from noprune.specs import options_of, parse_kwargs, split_spec
 
 __all__ = [
     "DATASETS",
@@ -60,27 +59,6 @@ _RESERVED = ("seed", "root")
 _WRAPPERS = {"input_noise": float, "label_noise": float}
 
 
-def _options(factory: Callable[..., Dataset]) -> Callable[..., None]:
-    """A stand-in whose keyword-only signature is what a spec may set for ``factory``."""
-    hints = get_type_hints(factory)
-    params = [
-        p
-        for p in inspect.signature(factory).parameters.values()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in _RESERVED
-    ]
-    params += [
-        inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=0.0, annotation=t)
-        for k, t in _WRAPPERS.items()
-    ]
-
-    def options(**kwargs: object) -> None:
-        return None
-
-    options.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    options.__annotations__ = {p.name: hints.get(p.name, p.annotation) for p in params}
-    return options
-
-
 def load_dataset(spec: str, *, seed: int = 0, root: str | os.PathLike | None = None) -> Dataset:
     """Load the data set a spec names, e.g. ``gaussian:n=10,d=5`` or ``digits:label_noise=0.2``.
 
@@ -99,7 +77,8 @@ def load_dataset(spec: str, *, seed: int = 0, root: str | os.PathLike | None = N
                 f"option {key!r} cannot be set in the data spec {spec!r}; "
                 f"pass it as --{'data-root' if key == 'root' else key}"
             )
-    kwargs = parse_kwargs(rest, _options(factory), what=f"data set {name}")
+    options = {**options_of(factory, exclude=_RESERVED), **_WRAPPERS}
+    kwargs = parse_kwargs(rest, options, what=f"data set {name}")
     wrappers = {k: kwargs.pop(k) for k in _WRAPPERS if k in kwargs}
     if "root" in inspect.signature(factory).parameters:
         kwargs["root"] = root
