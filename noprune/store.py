@@ -186,11 +186,14 @@ class Store:
 
     # -- reading ------------------------------------------------------------------------------
     def statuses(self, keys: Iterable[str]) -> dict[str, str]:
-        out = {}
-        for key in keys:
-            row = self._db.execute("SELECT status FROM runs WHERE key = ?", (key,)).fetchone()
-            if row is not None:
-                out[key] = row[0]
+        """{key: status} of the given keys that the store holds (one query per 500 keys)."""
+        keys = list(keys)
+        out: dict[str, str] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT key, status FROM runs WHERE key IN ({marks})"
+            out.update(self._db.execute(query, chunk).fetchall())
         return out
 
     def counts(self, suite: str | None = None) -> Counter[str]:
