@@ -44,6 +44,23 @@ def suite_file(tmp_path: Path) -> Path:
     return path
 
 
+def run_command(suite: Path, store: Path, results: Path, *extra: str) -> list[str]:
+    """``python -m noprune run SUITE`` as a subprocess command line."""
+    return [
+        sys.executable,
+        "-m",
+        "noprune",
+        "run",
+        str(suite),
+        "--store",
+        str(store),
+        "--no-progress",
+        "--results",
+        str(results),
+        *extra,
+    ]
+
+
 def run_cli(suite: Path, store: Path, *extra: str) -> int:
     return main(
         [
@@ -114,24 +131,9 @@ def test_a_sweep_killed_with_sigkill_resumes_to_each_run_done_exactly_once(
     grouping, so the resumed sweep must equal the uninterrupted one exactly.
     """
     store = tmp_path / "s.sqlite"
-    command = [
-        sys.executable,
-        "-m",
-        "noprune",
-        "run",
-        str(suite_file),
-        "--store",
-        str(store),
-        "--no-progress",
-        "--executor",
-        "process",
-        "--workers",
-        "2",
-        "--batch",
-        "2",
-        "--results",
-        str(tmp_path / "results"),
-    ]
+    command = run_command(
+        suite_file, store, tmp_path / "results", "--executor", "process", "--workers", "2", "--batch", "2"
+    )
     process = subprocess.Popen(
         command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -171,22 +173,7 @@ def test_a_second_driver_on_the_same_store_refuses_with_one_line(tmp_path, suite
     slow = tmp_path / "slow.toml"
     slow.write_text(SUITE.replace("train.epochs = 20", "train.epochs = 4000"))
     first = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "noprune",
-            "run",
-            str(slow),
-            "--store",
-            str(store),
-            "--no-progress",
-            "--executor",
-            "serial",
-            "--batch",
-            "1",
-            "--results",
-            str(tmp_path / "r1"),
-        ],
+        run_command(slow, store, tmp_path / "r1", "--executor", "serial", "--batch", "1"),
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -197,18 +184,7 @@ def test_a_second_driver_on_the_same_store_refuses_with_one_line(tmp_path, suite
             time.sleep(0.05)
         time.sleep(1.0)
         second = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "noprune",
-                "run",
-                str(suite_file),
-                "--store",
-                str(store),
-                "--no-progress",
-                "--results",
-                str(tmp_path / "r2"),
-            ],
+            run_command(suite_file, store, tmp_path / "r2"),
             capture_output=True,
             text=True,
             timeout=120,
