@@ -25,11 +25,13 @@ from infotheory.entropy import (
     plugin_entropy,
 )
 from infotheory.estimate import Estimate, bit_counts, bootstrap_draws
+from infotheory.labels import LabelInformation, label_detector, label_information
 from infotheory.peff import EffectiveParameters, bits_per_weight, effective_parameters
 
 __all__ = [
     "EffectiveParameters",
     "Estimate",
+    "LabelInformation",
     "barber_agakov_lower_bound",
     "bit_counts",
     "bits_per_weight",
@@ -41,6 +43,8 @@ __all__ = [
     "group_folds",
     "h2",
     "hamming",
+    "label_detector",
+    "label_information",
     "log2_binomial",
     "logistic_probe_cv",
     "mask_histogram_information",

@@ -37,6 +37,21 @@ class PruneConfig:
 
 
 @dataclass(frozen=True)
+class InfoConfig:
+    """How the information experiments draw the data variable (SCIENCE.md section 4).
+
+    ``draws``: how many times the data variable is drawn with the init held fixed (K label
+    vectors in ``mask_information``; draws sampled for the plug-in estimate in
+    ``exact_toy_information``); ``points``: how many training inputs carry the drawn labels
+    (0 = all; ``mask_information`` only); ``alpha``: one minus the confidence of the bounds.
+    """
+
+    draws: int = 64
+    points: int = 0
+    alpha: float = 0.05
+
+
+@dataclass(frozen=True)
 class ExperimentConfig:
     """One run: an experiment applied to a data set, a model, a pruning and a training.
 
@@ -50,6 +65,7 @@ class ExperimentConfig:
     seed: int = 0
     prune: PruneConfig = field(default_factory=PruneConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    info: InfoConfig = field(default_factory=InfoConfig)
 
 
 def canonical(config: Any) -> dict[str, Any]:

@@ -1,0 +1,247 @@
+"""I(mask; labels) when the data variable is a vector of i.i.d. uniform binary labels.
+
+The design of SCIENCE.md section 4 (and ``noprune``'s ``mask_information`` experiment): inputs
+and init are fixed, the data variable S is the label vector y in {0, 1}^n, drawn K times, and
+the pruner runs once per draw, giving masks m_1..m_K. Then H(S) = n bits exactly, and
+
+- exact zero: all K masks identical -> I = 0 exactly (data-blind pruners land here);
+- upper bound: min(H(S), log2 C(p, k), sum_j h2(p_j)) (:func:`infotheory.bounds.upper_bound`);
+- lower bound (the headline): per-label Fano, I(m; y) >= sum_i I(m; y_i) >= n (1 - h2(Pe)),
+  with Pe the Clopper-Pearson upper limit of the held-out per-label error of a decoder; the
+  decoders are a per-label nearest centroid in Hamming space (cross-validated over draws), a
+  per-label logistic probe (small masks), and any decoder fixed before seeing the labels, such as
+  the masked network at init (sign of f(x_i; theta_0 * m) as the guess of y_i), passed as
+  ``guesses``. The best decoder is reported, each taken at alpha / (2 x #decoders) so that
+  the lower and the upper bound hold jointly with confidence 1 - alpha;
+- detector: sum over (bit, label) of the squared correlation between bit and label, against
+  its null under permutations of the draws, with a p-value (not a bound).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from infotheory.bounds import per_label_fano_lower_bound, upper_bound
+from infotheory.decoders import group_folds
+from infotheory.entropy import exact_zero
+from infotheory.estimate import Estimate
+
+
+@dataclass(frozen=True)
+class LabelInformation:
+    """Bounds on I(mask; labels) from K draws: ``lower`` and ``upper`` hold jointly with
+    confidence ``1 - alpha`` (both are the exact value when ``exact`` is set)."""
+
+    lower: Estimate
+    upper: Estimate
+    exact: Estimate | None
+    detector: Estimate | None
+    decoders: dict[str, Estimate] = field(default_factory=dict)
+    alpha: float = 0.05
+
+    def metrics(self) -> dict[str, object]:
+        """A flat JSON-able summary (the ``mask_information`` experiment's information columns)."""
+        out: dict[str, object] = {
+            "information_lower": self.lower.value,
+            "information_upper": self.upper.value,
+            "information_exact": None if self.exact is None else self.exact.value,
+            "information_confidence": 1.0 if self.exact is not None else 1.0 - self.alpha,
+            "information_lower_method": self.lower.details.get("decoder", self.lower.kind),
+            "information_upper_method": self.upper.details.get("chosen", self.upper.kind),
+            "detector_statistic": None if self.detector is None else self.detector.value,
+            "detector_p_value": None if self.detector is None else self.detector.details["p_value"],
+        }
+        for name, estimate in self.decoders.items():
+            out[f"decoder_{name}_error"] = estimate.details["error_rate"]
+            out[f"decoder_{name}_bound"] = estimate.value
+        return out
+
+
+def _unpacked(packed: np.ndarray, p_bits: int, start: int, stop: int) -> np.ndarray:
+    """Bits [start, stop) of every packed mask as float32 (start a multiple of 8)."""
+    bits = np.unpackbits(packed[:, start // 8 : (stop + 7) // 8], axis=1)
+    return bits[:, : min(stop, p_bits) - start].astype(np.float32)
+
+
+def _chunk(p_bits: int, rows: int, budget_bytes: int) -> int:
+    return max(8, (budget_bytes // (16 * max(rows, 1))) // 8 * 8)
+
+
+def per_label_centroid_cv(
+    packed: np.ndarray,
+    p_bits: int,
+    labels: np.ndarray,
+    folds: int = 5,
+    seed: int = 0,
+    budget_bytes: int = 1 << 26,
+) -> np.ndarray:
+    """Held-out per-label errors [K, n] (0 or 1) of nearest-centroid decoders, one per label.
+
+    For label i a test mask gets the label whose training masks (those with y_i = 0, and those
+    with y_i = 1) are nearer in mean Hamming distance, |x| + sum_j c_j - 2 x . c with c the
+    class's mean mask (ties -> 0; a class with no training mask is never predicted). Mean, not
+    majority, centroids: at low density the majority of every class is the empty mask. Folds split the K
+    draws (one mask per draw), so no draw is both trained on and tested.
+    """
+    packed = np.asarray(packed, dtype=np.uint8)
+    y = np.asarray(labels).astype(np.float32)
+    k, n = y.shape
+    if len(packed) != k:
+        raise ValueError(f"{len(packed)} masks but {k} label vectors")
+    wrong = np.zeros((k, n))
+    step = _chunk(p_bits, n + k, budget_bytes)
+    for test in group_folds(np.arange(k), folds, seed):
+        train = np.setdiff1d(np.arange(k), test)
+        yt = y[train]
+        n1 = yt.sum(axis=0)
+        n0 = len(train) - n1
+        dist1 = np.zeros((len(test), n))
+        dist0 = np.zeros((len(test), n))
+        for s in range(0, p_bits, step):
+            bits = _unpacked(packed, p_bits, s, s + step)
+            ones1 = yt.T @ bits[train]  # [n, bits]: training masks with y_i = 1 keeping bit j
+            ones0 = bits[train].sum(axis=0)[None, :] - ones1
+            c1 = ones1 / np.maximum(n1, 1)[:, None]  # mean masks of the two classes
+            c0 = ones0 / np.maximum(n0, 1)[:, None]
+            xt = bits[test]
+            size = xt.sum(axis=1, keepdims=True)
+            dist1 += size + c1.sum(axis=1)[None, :] - 2 * (xt @ c1.T)
+            dist0 += size + c0.sum(axis=1)[None, :] - 2 * (xt @ c0.T)
+        dist1[:, n1 == 0] = np.inf
+        dist0[:, n0 == 0] = np.inf
+        predict = (dist1 < dist0).astype(np.float32)
+        wrong[test] = predict != y[test]
+    return wrong
+
+
+def per_label_ridge_cv(
+    packed: np.ndarray,
+    p_bits: int,
+    labels: np.ndarray,
+    folds: int = 5,
+    seed: int = 0,
+    budget_bytes: int = 1 << 26,
+) -> np.ndarray:
+    """Held-out per-label errors [K, n] of linear probes, all labels at once.
+
+    Label i's probe is ridge regression of 2 y_i - 1 on the mask bits (centred on the training
+    draws), solved in its dual through the K x K Gram matrix, so its cost is K^2 p whatever the
+    mask size; the ridge is the mean squared norm of the centred training masks (a scale-free
+    choice made without the test draws). A test mask gets y_i = 1 when the probe is positive.
+    """
+    packed = np.asarray(packed, dtype=np.uint8)
+    y = 2.0 * np.asarray(labels, dtype=np.float64) - 1.0
+    k, n = y.shape
+    wrong = np.zeros((k, n))
+    step = _chunk(p_bits, 2 * k, budget_bytes)
+    for test in group_folds(np.arange(k), folds, seed):
+        train = np.setdiff1d(np.arange(k), test)
+        gram = np.zeros((len(train), len(train)))
+        cross = np.zeros((len(test), len(train)))
+        for s in range(0, p_bits, step):
+            bits = _unpacked(packed, p_bits, s, s + step).astype(np.float64)
+            mu = bits[train].mean(axis=0)
+            xt, xv = bits[train] - mu, bits[test] - mu
+            gram += xt @ xt.T
+            cross += xv @ xt.T
+        ridge = max(np.trace(gram) / len(train), 1e-12)
+        target = y[train] - y[train].mean(axis=0)
+        dual = np.linalg.solve(gram + ridge * np.eye(len(train)), target)
+        score = cross @ dual + y[train].mean(axis=0)
+        wrong[test] = (score > 0) != (y[test] > 0)
+    return wrong
+
+
+def label_detector(
+    packed: np.ndarray, p_bits: int, labels: np.ndarray, n_permutations: int = 100, seed: int = 0,
+    budget_bytes: int = 1 << 26,
+) -> Estimate:
+    """T = sum over (bit j, label i) of K phi_ij^2 / (2 ln 2), phi the correlation of m_j and y_i
+    across draws (about the summed plug-in I(m_j; y_i) in bits for small dependence), against its
+    null with the label vectors permuted across draws. p-value = (1 + #{T_perm >= T}) / (1 +
+    n_permutations); the value is T minus the null mean. A detector, not a bound."""
+    packed = np.asarray(packed, dtype=np.uint8)
+    y = np.asarray(labels).astype(np.float64)
+    k, n = y.shape
+    rng = np.random.default_rng(seed)
+    orders = [np.arange(k)] + [rng.permutation(k) for _ in range(n_permutations)]
+    yc = y - y.mean(axis=0)
+    ysd = np.sqrt((yc**2).sum(axis=0))
+    yz = np.divide(yc, ysd, out=np.zeros_like(yc), where=ysd > 0)  # unit-norm columns
+    stacked = np.concatenate([yz[o] for o in orders], axis=1)  # [K, (1 + P) n]
+    totals = np.zeros(len(orders))
+    step = _chunk(p_bits, stacked.shape[1] + k, budget_bytes)
+    for s in range(0, p_bits, step):
+        bits = _unpacked(packed, p_bits, s, s + step).astype(np.float64)
+        bc = bits - bits.mean(axis=0)
+        bsd = np.sqrt((bc**2).sum(axis=0))
+        bz = np.divide(bc, bsd, out=np.zeros_like(bc), where=bsd > 0)
+        phi = stacked.T @ bz  # correlations, [(1 + P) n, bits]
+        totals += (phi**2).reshape(len(orders), n, -1).sum(axis=(1, 2))
+    totals *= k / (2 * np.log(2))
+    t, null = totals[0], totals[1:]
+    p_value = (1 + int((null >= t - 1e-9).sum())) / (1 + n_permutations)
+    details = {
+        "statistic": float(t),
+        "p_value": p_value,
+        "null_mean": float(null.mean()),
+        "null_std": float(null.std(ddof=1)) if n_permutations > 1 else 0.0,
+        "n_permutations": n_permutations,
+        "note": "detector of label dependence (summed squared bit-label correlations, in approximate "
+        "plug-in bits, minus the permutation mean), not a bound",
+    }
+    return Estimate(float(t - null.mean()), "detector", None, k, k, details)
+
+
+def label_information(
+    packed: np.ndarray,
+    p_bits: int,
+    labels: np.ndarray,
+    *,
+    alpha: float = 0.05,
+    guesses: dict[str, np.ndarray] | None = None,
+    folds: int = 5,
+    seed: int = 0,
+    n_permutations: int = 100,
+) -> LabelInformation:
+    """Bounds on I(m; y) from one mask per draw of i.i.d. uniform binary labels y in {0, 1}^n.
+
+    ``packed``: [K, ceil(p / 8)] masks, row k pruned on label vector ``labels[k]`` ([K, n]).
+    ``guesses``: {name: [K, n] predicted labels} of decoders fixed before seeing the labels
+    (e.g. the masked network at init); they are scored on all K draws. The lower and the upper bound
+    hold jointly with confidence 1 - alpha (alpha / 2 each; Bonferroni over the decoders).
+    """
+    packed = np.asarray(packed, dtype=np.uint8)
+    labels = np.asarray(labels)
+    if labels.ndim != 2 or len(labels) != len(packed):
+        raise ValueError(f"labels must be [K, n] with K = {len(packed)} masks, got shape {labels.shape}")
+    if not np.isin(labels, (0, 1)).all():
+        raise ValueError("labels must be binary (0 or 1): the bounds assume i.i.d. uniform binary labels")
+    k, n = labels.shape
+    draws = np.arange(k)
+    zero = exact_zero(packed, draws)
+    if zero is not None:
+        return LabelInformation(zero, zero, zero, None, {}, alpha)
+    upper = upper_bound(packed, p_bits, draws, h_s=float(n), alpha=alpha / 2)
+    errors: dict[str, float] = {}
+    if k >= 2 * folds:
+        errors["centroid"] = float(per_label_centroid_cv(packed, p_bits, labels, folds, seed).sum())
+        errors["ridge"] = float(per_label_ridge_cv(packed, p_bits, labels, folds, seed).sum())
+    for name, guess in (guesses or {}).items():
+        errors[name] = float((np.asarray(guess) != labels).sum())
+    level = alpha / 2 / max(1, len(errors))
+    decoders = {}
+    for name, wrong in errors.items():
+        estimate = per_label_fano_lower_bound(wrong, k * n, n, alpha=level, n_draws=k, n_masks=k)
+        decoders[name] = Estimate(
+            estimate.value, "lower_bound", 1.0 - level, k, k, {**estimate.details, "decoder": name}
+        )
+    if decoders:
+        lower = max(decoders.values(), key=lambda e: e.value)
+        lower = Estimate(lower.value, "lower_bound", 1.0 - alpha / 2, k, k, lower.details)
+    else:
+        lower = Estimate(0.0, "lower_bound", 1.0, k, k, {"decoder": "none", "note": "too few draws to decode"})
+    detector = label_detector(packed, p_bits, labels, n_permutations, seed) if n_permutations else None
+    return LabelInformation(lower, upper, None, detector, decoders, alpha)
