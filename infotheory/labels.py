@@ -155,7 +155,11 @@ def per_label_ridge_cv(
 
 
 def label_detector(
-    packed: np.ndarray, p_bits: int, labels: np.ndarray, n_permutations: int = 100, seed: int = 0,
+    packed: np.ndarray,
+    p_bits: int,
+    labels: np.ndarray,
+    n_permutations: int = 100,
+    seed: int = 0,
     budget_bytes: int = 1 << 26,
 ) -> Estimate:
     """T = sum over (bit j, label i) of K phi_ij^2 / (2 ln 2), phi the correlation of m_j and y_i
@@ -242,6 +246,8 @@ def label_information(
         lower = max(decoders.values(), key=lambda e: e.value)
         lower = Estimate(lower.value, "lower_bound", 1.0 - alpha / 2, k, k, lower.details)
     else:
-        lower = Estimate(0.0, "lower_bound", 1.0, k, k, {"decoder": "none", "note": "too few draws to decode"})
+        lower = Estimate(
+            0.0, "lower_bound", 1.0, k, k, {"decoder": "none", "note": "too few draws to decode"}
+        )
     detector = label_detector(packed, p_bits, labels, n_permutations, seed) if n_permutations else None
     return LabelInformation(lower, upper, None, detector, decoders, alpha)
