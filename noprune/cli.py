@@ -153,6 +153,29 @@ def build_parser() -> ArgumentParser:
         help="comma-separated: a (E1), b (E4), c (digits MLP), d (snip, grasp, synflow); default all",
     )
     b.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
+
+    mi = sub.add_parser(
+        "mi", help="bounds on I(mask; data) for mask files pruned on known label or data draws"
+    )
+    mi.add_argument(
+        "masks", nargs="+", help="mask files (masks.safetensors from noprune prune), one per mask"
+    )
+    design = mi.add_mutually_exclusive_group(required=True)
+    design.add_argument(
+        "--labels",
+        help="[K, n] binary labels (.npy, .csv, .txt, .json), row k the labels mask k was pruned on",
+    )
+    design.add_argument(
+        "--draws", help="one draw id per mask (.npy, .csv, .txt, .json); replicates of a draw share an id"
+    )
+    mi.add_argument(
+        "--alpha", type=float, default=0.05, help="bounds hold jointly at 1 - alpha (default 0.05)"
+    )
+    mi.add_argument(
+        "--permutations", type=int, default=100, help="detector permutations (0: none; default 100)"
+    )
+    mi.add_argument("--seed", type=int, default=0, help="seed of the folds and permutations (default 0)")
+    mi.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     return parser
 
 
@@ -360,6 +383,15 @@ def cmd_bench(args: argparse.Namespace) -> None:
     print(bench.format_table(rows))
 
 
+def cmd_mi(args: argparse.Namespace) -> None:
+    from noprune.mi import information_from_files
+
+    result = information_from_files(
+        args.masks, args.labels, args.draws, alpha=args.alpha, permutations=args.permutations, seed=args.seed
+    )
+    print(json.dumps(result.to_json(), indent=2) if args.json else result.text())
+
+
 COMMANDS = {
     "prune": cmd_prune,
     "status": cmd_status,
@@ -367,6 +399,7 @@ COMMANDS = {
     "leaderboard": cmd_leaderboard,
     "plot": cmd_plot,
     "bench": cmd_bench,
+    "mi": cmd_mi,
 }
 
 
