@@ -154,11 +154,19 @@ def per_label_ridge_cv(
     return wrong
 
 
+def _gram(columns: np.ndarray) -> np.ndarray:
+    """Z Z^T for Z the columns centred and scaled to unit norm (constant columns dropped)."""
+    z = columns.astype(np.float64) - columns.mean(axis=0)
+    norm = np.sqrt((z**2).sum(axis=0))
+    z = np.divide(z, norm, out=np.zeros_like(z), where=norm > 0)
+    return z @ z.T
+
+
 def label_detector(
     packed: np.ndarray,
     p_bits: int,
     labels: np.ndarray,
-    n_permutations: int = 100,
+    n_permutations: int = 1000,
     seed: int = 0,
     budget_bytes: int = 1 << 26,
 ) -> Estimate:
@@ -168,22 +176,17 @@ def label_detector(
     n_permutations); the value is T minus the null mean. A detector, not a bound."""
     packed = np.asarray(packed, dtype=np.uint8)
     y = np.asarray(labels).astype(np.float64)
-    k, n = y.shape
+    k = len(y)
+    # sum_ij phi_ij^2 = ||Yz^T Bz||_F^2 = sum_ab (Bz Bz^T)_ab (Yz Yz^T)_ab with unit-norm centred
+    # columns Yz, Bz: two K x K Gram matrices, and each permutation of the draws costs K^2.
+    bits_gram = np.zeros((k, k))
+    step = _chunk(p_bits, 2 * k, budget_bytes)
+    for s in range(0, p_bits, step):
+        bits_gram += _gram(_unpacked(packed, p_bits, s, s + step))
+    labels_gram = _gram(y)
     rng = np.random.default_rng(seed)
     orders = [np.arange(k)] + [rng.permutation(k) for _ in range(n_permutations)]
-    yc = y - y.mean(axis=0)
-    ysd = np.sqrt((yc**2).sum(axis=0))
-    yz = np.divide(yc, ysd, out=np.zeros_like(yc), where=ysd > 0)  # unit-norm columns
-    stacked = np.concatenate([yz[o] for o in orders], axis=1)  # [K, (1 + P) n]
-    totals = np.zeros(len(orders))
-    step = _chunk(p_bits, stacked.shape[1] + k, budget_bytes)
-    for s in range(0, p_bits, step):
-        bits = _unpacked(packed, p_bits, s, s + step).astype(np.float64)
-        bc = bits - bits.mean(axis=0)
-        bsd = np.sqrt((bc**2).sum(axis=0))
-        bz = np.divide(bc, bsd, out=np.zeros_like(bc), where=bsd > 0)
-        phi = stacked.T @ bz  # correlations, [(1 + P) n, bits]
-        totals += (phi**2).reshape(len(orders), n, -1).sum(axis=(1, 2))
+    totals = np.array([(bits_gram * labels_gram[np.ix_(o, o)]).sum() for o in orders])
     totals *= k / (2 * np.log(2))
     t, null = totals[0], totals[1:]
     p_value = (1 + int((null >= t - 1e-9).sum())) / (1 + n_permutations)
@@ -208,7 +211,7 @@ def label_information(
     guesses: dict[str, np.ndarray] | None = None,
     folds: int = 5,
     seed: int = 0,
-    n_permutations: int = 100,
+    n_permutations: int = 1000,
 ) -> LabelInformation:
     """Bounds on I(m; y) from one mask per draw of i.i.d. uniform binary labels y in {0, 1}^n.
 

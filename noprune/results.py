@@ -6,6 +6,7 @@ import csv
 import json
 import platform
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,18 +42,22 @@ def export_csv(rows: list[dict[str, Any]], path: Path) -> Path:
     return path
 
 
-def write_results(store: Store, suite: str, out_dir: Path, *, metric: str, command: str) -> list[Path]:
-    """leaderboard.md, the metric's plot (PNG and PDF), runs.csv and provenance.json."""
+def write_results(
+    store: Store, suite: str, out_dir: Path, *, metrics: Sequence[str], command: str
+) -> list[Path]:
+    """leaderboard.md (a section per metric), each metric's plot (PNG and PDF), runs.csv and
+    provenance.json."""
     out_dir.mkdir(parents=True, exist_ok=True)
     records = store.records(suite)
-    tables = build_tables(records, metric)
+    sections = [render(build_tables(records, metric), "md") for metric in metrics]
     leaderboard = out_dir / "leaderboard.md"
     leaderboard.write_text(
         f"# Leaderboard: suite `{suite}`\n\nProduced by `{command}`; every number below comes from "
-        f"the runs in `runs.csv` (provenance in `provenance.json`).\n\n{render(tables, 'md')}\n"
+        f"the runs in `runs.csv` (provenance in `provenance.json`).\n\n" + "\n".join(sections) + "\n"
     )
     paths = [leaderboard]
-    paths += plot_metric(records, metric, out_dir / metric)
+    for metric in metrics:
+        paths += plot_metric(records, metric, out_dir / metric)
     rows = store.rows(suite)
     paths.append(export_csv(rows, out_dir / "runs.csv"))
     commit, dirty = git_state()

@@ -44,7 +44,7 @@ from noprune.store import Store
 from noprune.worker import execute, execute_batch, result_record
 
 SUITES_DIR = REPO / "benchmarks" / "suites"
-SUITE_KEYS = {"name", "description", "fixed", "grid", "notes"}
+SUITE_KEYS = {"name", "description", "fixed", "grid", "notes", "metrics"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,7 @@ class Suite:
     fixed: dict[str, Any]
     grid: dict[str, list[Any]]
     path: Path
+    metrics: tuple[str, ...] = ("test_accuracy",)
 
 
 def available_suites() -> list[str]:
@@ -92,7 +93,11 @@ def load_suite(name_or_path: str) -> Suite:
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
             raise UserError(f"suite file {path}: grid field {key!r} must be a non-empty list")
-    return Suite(str(data.get("name", path.stem)), str(data.get("description", "")), fixed, grid, path)
+    metrics = data.get("metrics", ["test_accuracy"])
+    if not isinstance(metrics, list) or not metrics or not all(isinstance(m, str) for m in metrics):
+        raise UserError(f"suite file {path}: metrics must be a non-empty list of metric names")
+    name, description = str(data.get("name", path.stem)), str(data.get("description", ""))
+    return Suite(name, description, fixed, grid, path, tuple(metrics))
 
 
 def expand(suite: Suite, overrides: dict[str, Any] | None = None) -> list[ExperimentConfig]:
