@@ -120,7 +120,11 @@ def build_parser() -> ArgumentParser:
     r.add_argument(
         "--results", default="results", help="folder for leaderboard, plot, CSV (default results/)"
     )
-    r.add_argument("--metric", default="test_accuracy", help="leaderboard metric (default test_accuracy)")
+    r.add_argument(
+        "--metric",
+        action="append",
+        help="leaderboard metric, repeatable (default: the suite's metrics, else test_accuracy)",
+    )
     r.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
     r.add_argument("--data-root", help="folder holding MNIST, FashionMNIST or CIFAR in torchvision's layout")
     add_store_flags(r)
@@ -311,10 +315,11 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> None:
             f"{summary.done} done, {summary.failed} failed, {summary.skipped} already done "
             f"({summary.seconds:.1f} s)"
         )
-        print(render(build_tables(store.records(suite.name), args.metric), "md"))
+        metrics = args.metric or list(suite.metrics)
+        print(render(build_tables(store.records(suite.name), metrics[0]), "md"))
         command = "noprune " + " ".join(argv)
         paths = write_results(
-            store, suite.name, Path(args.results) / suite.name, metric=args.metric, command=command
+            store, suite.name, Path(args.results) / suite.name, metrics=metrics, command=command
         )
     print("wrote " + ", ".join(str(p) for p in paths))
     if summary.failed:
