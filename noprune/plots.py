@@ -2,15 +2,33 @@
 ``noprune.leaderboard.build_tables``): one line per pruner with a shaded ±std band, published
 reference numbers as dashed lines of the same colour. Colours are fixed per pruner, so figures
 of different tasks compare at a glance.
+
+Experiments in ``COUNT_AXIS`` (the exact toy of SCIENCE.md E4) are plotted against the number of
+pruned weights on a linear axis instead, as the paper's Fig. 4.
 """
 
 from __future__ import annotations
 
+import math
+import re
+import statistics
 import zlib
+from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from noprune.leaderboard import Record, Row, Table, build_tables, density_labels
+from noprune import references
+from noprune.config import flatten
+from noprune.leaderboard import (
+    PRUNER_ORDER,
+    Record,
+    Row,
+    Table,
+    _config_defaults,
+    build_tables,
+    density_labels,
+    pruner_label,
+)
 
 #: Fixed colour per pruner (matplotlib's tab10); other pruners get one of ``_SPARE`` by name.
 COLORS: dict[str, str] = {
@@ -24,6 +42,8 @@ COLORS: dict[str, str] = {
 }
 _SPARE = ("tab:pink", "tab:olive", "tab:cyan", "black", "gold", "navy", "teal", "maroon")
 _ABLATION_MARKERS = {"shuffle": "s", "reinit": "^", "invert": "v"}
+#: Experiments plotted against ``metrics["pruned"]`` (weights pruned) instead of density.
+COUNT_AXIS: tuple[str, ...] = ("exact_toy_information",)
 
 
 def pruner_color(pruner: str) -> str:
@@ -36,8 +56,12 @@ def plot_metric(records: Iterable[Record], metric: str, out_stem: Path) -> list[
 
     One task writes ``out_stem.png`` and ``out_stem.pdf``; several write
     ``out_stem_<task slug>.png`` and ``.pdf`` each. Nothing is written (and [] returned) when no
-    finished run has the metric.
+    finished run has the metric. Runs all of a ``COUNT_AXIS`` experiment go to
+    :func:`plot_against_pruned`.
     """
+    records = list(records)
+    if records and all(r.config.get("experiment") in COUNT_AXIS for r in records):
+        return plot_against_pruned(records, metric, out_stem)
     tables = build_tables(records, metric)
     out_stem = Path(out_stem)
     paths: list[Path] = []
@@ -113,6 +137,120 @@ def _plot_table(table: Table, stem: Path) -> list[Path]:
         stem.parent.mkdir(parents=True, exist_ok=True)
         png = stem.parent / f"{stem.name}.png"
         pdf = stem.parent / f"{stem.name}.pdf"
+        fig.savefig(png, dpi=150, bbox_inches="tight")
+        fig.savefig(pdf, bbox_inches="tight", metadata={"CreationDate": None})
+    finally:
+        plt.close(fig)
+    return [png, pdf]
+
+
+def plot_against_pruned(records: Iterable[Record], metric: str, out_stem: Path) -> list[Path]:
+    """``metric`` against the number of pruned weights (linear axis), one line per pruner (mean
+    over seeds), one figure per task (experiment, data, model), named as :func:`plot_metric`: the
+    paper's Fig. 4 (SCIENCE.md E4). For information metrics (in bits) it adds the ceiling
+    min(H(D), log2 C(p, kept)) and, as bars at the right, the paper's peak readings."""
+    defaults = _config_defaults()
+    # task -> (pruner, label) -> pruned -> values; task -> pruned -> ceiling
+    lines: dict[tuple[str, str, str], dict[tuple[str, str], dict[int, list[float]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(list))
+    )
+    ceilings: dict[tuple[str, str, str], dict[int, float]] = defaultdict(dict)
+    for record in records:
+        metrics = record.metrics or {}
+        value = metrics.get(metric)
+        if record.status != "done" or isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if not math.isfinite(value) or "pruned" not in metrics:
+            continue
+        flat = {**defaults, **flatten(record.config)}
+        task = (str(flat["experiment"]), str(flat["data"]), str(flat["model"]))
+        pruner = str(flat["prune.pruner"])
+        label = pruner_label(pruner, flat.get("prune.ablation") or None, str(flat["prune.scope"]))
+        lines[task][(pruner, label)][int(metrics["pruned"])].append(float(value))
+        if "information_ceiling" in metrics:
+            ceilings[task][int(metrics["pruned"])] = float(metrics["information_ceiling"])
+    out_stem = Path(out_stem)
+    paths: list[Path] = []
+    for task, rows in sorted(lines.items()):
+        slug = re.sub(r"[^A-Za-z0-9.=-]+", "_", "_".join(task)).strip("_")
+        name = out_stem.name if len(lines) == 1 else f"{out_stem.name}_{slug}"
+        title = f"{task[1]} / {task[2]}, experiment {task[0]}"
+        paths += _plot_counts(title, rows, ceilings[task], metric, out_stem.parent / name)
+    return paths
+
+
+def _plot_counts(
+    title: str,
+    rows: dict[tuple[str, str], dict[int, list[float]]],
+    ceiling: dict[int, float],
+    metric: str,
+    stem: Path,
+) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bits = metric.startswith("information")
+    order = sorted(
+        rows,
+        key=lambda pl: (PRUNER_ORDER.index(pl[0]) if pl[0] in PRUNER_ORDER else len(PRUNER_ORDER), pl[1]),
+    )
+    right = max(max(by_count) for by_count in rows.values())
+    fig, ax = plt.subplots(figsize=(7.0, 4.5))
+    try:
+        if bits and ceiling:
+            xs = sorted(ceiling)
+            ax.plot(
+                xs,
+                [ceiling[x] for x in xs],
+                color="lightgray",
+                linewidth=2.5,
+                zorder=1.0,
+                label="ceiling min(H(D), log2 C(p, kept))",
+            )
+        marks = 0
+        for pruner, label in order:
+            by_count = rows[(pruner, label)]
+            xs = sorted(by_count)
+            color = pruner_color(pruner)
+            peak = references.E4_PEAK_BITS.get(pruner) if bits and label == pruner else None
+            if peak is not None:
+                lo, hi = peak
+                label += f" (paper peak {lo:g}–{hi:g} bits)" if hi > lo else f" (paper peak {lo:g} bits)"
+                marks += 1
+                ax.vlines(right + 0.6 + 0.35 * marks, lo, hi, color=color, linewidth=4, alpha=0.6)
+                ax.plot([right + 0.6 + 0.35 * marks], [(lo + hi) / 2], marker="<", color=color, markersize=4)
+            ax.plot(
+                xs,
+                [statistics.fmean(by_count[x]) for x in xs],
+                marker="o",
+                markersize=4,
+                linewidth=1.6,
+                color=color,
+                label=label,
+                zorder=2.0,
+            )
+        ax.set_xlim(-0.5, right + 1.0 + 0.35 * marks)
+        ax.set_xticks(range(0, right + 1, 2 if right > 12 else 1))
+        ax.set_xlabel("weights pruned")
+        ax.set_ylabel(metric + (" (bits)" if bits else ""))
+        ax.set_title(title, fontsize=10)
+        ax.grid(True, alpha=0.3)
+        note = "mean over seeds" + (
+            f"\nbars at the right: peak readings of {references.E4_CITATION}" if marks else ""
+        )
+        ax.legend(
+            fontsize=8,
+            title=note,
+            title_fontsize=7,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            frameon=False,
+            alignment="left",
+        )
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        png, pdf = stem.parent / f"{stem.name}.png", stem.parent / f"{stem.name}.pdf"
         fig.savefig(png, dpi=150, bbox_inches="tight")
         fig.savefig(pdf, bbox_inches="tight", metadata={"CreationDate": None})
     finally:

@@ -7,7 +7,8 @@ Density = 10**-alpha for alpha in ``ALPHAS``. Chance-level entries (10.0 on CIFA
 CIFAR-100) are layer collapse.
 
 These are shown as labelled reference rows beside the suite's own measurements, never mixed
-with them (``noprune.leaderboard``).
+with them (``noprune.leaderboard``). ``E4_PEAK_BITS`` holds No Free Prune's Fig. 4 readings,
+marked in the plot of the ``exact_toy_information`` experiment (``noprune.plots``).
 """
 
 from __future__ import annotations
@@ -83,3 +84,15 @@ def reference_rows(data: str, model: str) -> dict[str, dict[float, float]]:
     key = (data_name(data), _MODEL_ALIASES.get(model_name(model), ""))
     rows = REFERENCES.get(key, {})
     return {pruner: dict(cells) for pruner, cells in rows.items()}
+
+
+E4_CITATION = "Kumar, Luo & Sellke 2024, Fig. 4"
+#: SCIENCE.md E4: the peak over pruned counts of I(m; D | init) in bits, as read off the paper's
+#: Fig. 4 for the 21-parameter toy, (low, high) per pruner.
+E4_PEAK_BITS: dict[str, tuple[float, float]] = {
+    "imp": (8.5, 9.0),
+    "magnitude_after": (8.5, 9.0),
+    "snip": (6.0, 7.0),
+    "grasp": (6.0, 8.0),
+    "synflow": (0.0, 0.0),
+}

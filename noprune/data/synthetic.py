@@ -5,7 +5,7 @@
 - ``sphere`` (E5): x uniform on the sphere of radius ``radius`` in R^d, random labels {0, 1}.
 - ``teacher`` (E3): regression on y = teacher(x) + z, teacher a 3-layer ReLU MLP, z drawn once.
 - ``toy`` (E4): n distinct vertices of {+-1}^d (default 6 of the 8 vertices of the 3-cube),
-  labels +-1 independent of x.
+  labels +-1 independent of x. ``toy_datasets`` enumerates its whole support (exact E4).
 
 Each factory draws its training set, its test set and (for ``teacher``) the teacher weights from
 separate generators derived from ``seed`` (``make_generator``), so the test set does not change
@@ -14,6 +14,7 @@ with ``n`` and the same seed gives bit-identical tensors.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -136,3 +137,36 @@ def toy(*, n: int = 6, d: int = 3, classification: bool = False, seed: int) -> D
         return Dataset("toy", x, y, x_test, y_test, num_classes=2, task="classification")
     y_pm, y_test_pm = (2 * y - 1).float()[:, None], (2 * y_test - 1).float()[:, None]
     return Dataset("toy", x, y_pm, x_test, y_test_pm, num_classes=1, task="regression")
+
+
+#: Most data sets ``toy_datasets`` enumerates (C(2^d, n) 2^n grows fast).
+MAX_TOY_DATASETS = 1_000_000
+
+
+def toy_datasets(
+    *, n: int = 6, d: int = 3, classification: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every distinct training set ``toy`` can draw: M = C(2^d, n) 2^n of them (1792 by default).
+
+    ``toy`` draws an n-subset of the vertices uniformly (in random order) and uniform labels, so
+    as a set of (x, y) pairs its draw is uniform over these M. Each is given in a canonical
+    order: points by increasing vertex index (``cube_vertices``' order), subsets in
+    lexicographic order, and for each subset all 2^n label vectors (bit i of the label index is
+    point i's label). Returns x [M, n, d] float32 and y as ``toy`` gives it: [M, n] int64 in
+    {0, 1} (``classification``) or [M, n, 1] float32 in {-1, +1}.
+    """
+    require(1 <= d <= 16, f"d must be in 1..16, got {d}")
+    require(1 <= n <= 2**d, f"n must be in 1..{2**d} (vertices of the {d}-cube), got {n}")
+    m = math.comb(2**d, n) * 2**n
+    require(
+        m <= MAX_TOY_DATASETS,
+        f"toy with n={n}, d={d} has {m} distinct data sets, more than the {MAX_TOY_DATASETS} "
+        "that can be enumerated; use a smaller n or d",
+    )
+    subsets = torch.tensor(list(itertools.combinations(range(2**d), n)), dtype=torch.int64)
+    labels = (torch.arange(2**n)[:, None] >> torch.arange(n)) & 1
+    x = cube_vertices(d)[subsets].repeat_interleave(2**n, dim=0)
+    y = labels.repeat(len(subsets), 1)
+    if classification:
+        return x, y
+    return x, (2 * y - 1).float()[:, :, None]

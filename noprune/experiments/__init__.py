@@ -16,7 +16,7 @@ import torch
 
 from noprune.config import ExperimentConfig
 from noprune.errors import UnknownNameError
-from noprune.experiments import accuracy
+from noprune.experiments import accuracy, exact_toy
 
 Metrics = dict[str, Any]
 
@@ -35,6 +35,10 @@ EXPERIMENTS: dict[str, Experiment] = {
         "prune, train, record accuracy, loss, realised density and times",
         accuracy.batch_key,
         accuracy.run_batch,
+    ),
+    "exact_toy_information": Experiment(
+        exact_toy.run,
+        "exact I(m; D | init) of the 21-parameter toy over all 1792 data sets, and plug-in (SCIENCE.md E4)",
     ),
 }
 
