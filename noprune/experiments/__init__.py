@@ -16,7 +16,7 @@ import torch
 
 from noprune.config import ExperimentConfig
 from noprune.errors import UnknownNameError
-from noprune.experiments import accuracy, exact_toy
+from noprune.experiments import accuracy, exact_toy, mask_information
 
 Metrics = dict[str, Any]
 
@@ -35,6 +35,10 @@ EXPERIMENTS: dict[str, Experiment] = {
         "prune, train, record accuracy, loss, realised density and times",
         accuracy.batch_key,
         accuracy.run_batch,
+    ),
+    "mask_information": Experiment(
+        mask_information.run,
+        "I(mask; labels | init) over label draws: exact zero, bounds, detector, p_eff (SCIENCE.md E6)",
     ),
     "exact_toy_information": Experiment(
         exact_toy.run,
