@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from noprune.information_plot import plot_information
 from noprune.leaderboard import build_tables, render
 from noprune.plots import plot_metric
 from noprune.provenance import git_state, package_version
@@ -45,8 +46,8 @@ def export_csv(rows: list[dict[str, Any]], path: Path) -> Path:
 def write_results(
     store: Store, suite: str, out_dir: Path, *, metrics: Sequence[str], command: str
 ) -> list[Path]:
-    """leaderboard.md (a section per metric), each metric's plot (PNG and PDF), runs.csv and
-    provenance.json."""
+    """leaderboard.md (a section per metric), each metric's plot (PNG and PDF), the information
+    figure where runs estimated I(mask; data), runs.csv and provenance.json."""
     out_dir.mkdir(parents=True, exist_ok=True)
     records = store.records(suite)
     sections = [render(build_tables(records, metric), "md") for metric in metrics]
@@ -58,6 +59,7 @@ def write_results(
     paths = [leaderboard]
     for metric in metrics:
         paths += plot_metric(records, metric, out_dir / metric)
+    paths += plot_information(records, out_dir / "information")  # only where runs estimated I
     rows = store.rows(suite)
     paths.append(export_csv(rows, out_dir / "runs.csv"))
     commit, dirty = git_state()

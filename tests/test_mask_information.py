@@ -76,3 +76,20 @@ def test_the_digits_suite_expands_to_every_pruner_and_density():
     configs = expand(suite)
     assert len(configs) == 42 and {c.experiment for c in configs} == {"mask_information"}
     assert suite.metrics[:2] == ("information_lower", "information_upper")
+
+
+def test_information_figure_is_written_from_stored_runs(tmp_path):
+    from noprune.config import canonical
+    from noprune.information_plot import plot_information
+    from noprune.leaderboard import Record
+
+    records = []
+    for pruner in ("random", "snip"):
+        for density in (0.5, 0.1):
+            c = config(pruner, density, draws=4)
+            m = run_experiment(c, device=CPU, data_root=None)
+            records.append(Record(pruner + str(density), canonical(c), "done", m))
+    paths = plot_information(records, tmp_path / "information")
+    assert [p.name for p in paths] == ["information.png", "information.pdf"]
+    assert all(p.stat().st_size > 1000 for p in paths)
+    assert plot_information([], tmp_path / "none") == []

@@ -1,0 +1,82 @@
+"""The mask-information figure: I(mask; data) bounds and p_eff against density, per pruner.
+
+Left: the lower bound (solid, markers) and the upper bound (dotted) on I in bits; exact values
+(data-blind pruners: exactly 0) sit on both. Right: p_eff = nnz + I as the band between
+``peff_low`` and ``peff_high``, over the surviving-weight count nnz (black, dashed), on log
+axes. Values are means over seeds, tasks grouped as in ``noprune.leaderboard``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from noprune.leaderboard import Record, Table, build_tables
+from noprune.plots import pruner_color
+
+METRICS = ("information_lower", "information_upper", "peff_low", "peff_high", "nnz")
+
+
+def plot_information(records: Iterable[Record], out_stem: Path) -> list[Path]:
+    """Write ``out_stem.png`` and ``.pdf`` (``out_stem_<task>`` for several tasks); [] when no
+    finished run has the information metrics."""
+    records = list(records)
+    tables = {metric: build_tables(records, metric) for metric in METRICS}
+    by_task = [dict(zip(METRICS, group, strict=True)) for group in zip(*tables.values(), strict=False)]
+    out_stem = Path(out_stem)
+    paths: list[Path] = []
+    for group in by_task:
+        if len({t.slug for t in group.values()}) != 1:
+            continue  # tables of one task line up; anything else is not this figure's
+        name = out_stem.name if len(by_task) == 1 else f"{out_stem.name}_{group['nnz'].slug}"
+        paths += _plot(group, out_stem.parent / name)
+    return paths
+
+
+def _means(table: Table, label: str) -> tuple[list[float], list[float]]:
+    row = table.row(label)
+    xs = [d for d in table.densities if d in row.cells]
+    return xs, [row.cells[d].mean for d in xs]
+
+
+def _plot(group: dict[str, Table], stem: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, 4.5))
+    try:
+        for row in group["information_lower"].measured_rows:
+            color = pruner_color(row.pruner)
+            xs, lower = _means(group["information_lower"], row.label)
+            left.plot(xs, lower, marker="o", markersize=4, color=color, label=row.label)
+            xs_up, upper = _means(group["information_upper"], row.label)
+            left.plot(xs_up, upper, linestyle=":", color=color, linewidth=1.2)
+            xs_p, low = _means(group["peff_low"], row.label)
+            _, high = _means(group["peff_high"], row.label)
+            right.fill_between(xs_p, low, high, color=color, alpha=0.2, linewidth=0)
+            right.plot(xs_p, low, marker="o", markersize=3, color=color, label=row.label)
+        nnz = group["nnz"]
+        xs, counts = _means(nnz, nnz.measured_rows[0].label)
+        right.plot(xs, counts, linestyle="--", color="black", linewidth=1.0, label="nnz (surviving weights)")
+        left.set_ylabel("I(mask; labels | init) (bits)")
+        left.set_title("solid: lower bound, dotted: upper bound", fontsize=9)
+        left.set_yscale("symlog", linthresh=1.0)
+        right.set_ylabel("p_eff = nnz + I")
+        right.set_yscale("log")
+        right.set_title("band: p_eff from the two bounds", fontsize=9)
+        for ax in (left, right):
+            ax.set_xscale("log")
+            ax.invert_xaxis()
+            ax.set_xlabel("density (fraction of weights kept)")
+            ax.grid(True, which="major", alpha=0.3)
+        fig.suptitle(nnz.task, fontsize=10)
+        right.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        png, pdf = stem.parent / f"{stem.name}.png", stem.parent / f"{stem.name}.pdf"
+        fig.savefig(png, dpi=150, bbox_inches="tight")
+        fig.savefig(pdf, bbox_inches="tight", metadata={"CreationDate": None})
+    finally:
+        plt.close(fig)
+    return [png, pdf]
