@@ -180,6 +180,13 @@ def build_parser() -> ArgumentParser:
     )
     mi.add_argument("--seed", type=int, default=0, help="seed of the folds and permutations (default 0)")
     mi.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
+    rp = sub.add_parser(
+        "report",
+        help="nnz, I bounds, p_eff, memorisation and Lipschitz side by side, from results/*/runs.csv",
+    )
+    rp.add_argument("--results", default="results", help="folder of suite results (default results/)")
+    rp.add_argument("--out", help="report file (default RESULTS/report.md)")
     return parser
 
 
@@ -397,6 +404,12 @@ def cmd_mi(args: argparse.Namespace) -> None:
     print(json.dumps(result.to_json(), indent=2) if args.json else result.text())
 
 
+def cmd_report(args: argparse.Namespace) -> None:
+    from noprune.report import write_report
+
+    print(f"wrote {write_report(Path(args.results), Path(args.out) if args.out else None)}")
+
+
 COMMANDS = {
     "prune": cmd_prune,
     "status": cmd_status,
@@ -405,6 +418,7 @@ COMMANDS = {
     "plot": cmd_plot,
     "bench": cmd_bench,
     "mi": cmd_mi,
+    "report": cmd_report,
 }
 
 

@@ -1,0 +1,157 @@
+"""The combined report (issue 6): per data set and model, per pruner and density, the numbers
+that give p_eff its meaning side by side: nnz, the bounds on I(mask; data), p_eff, the
+dense-equivalent parameter count, the fraction memorised and the Lipschitz bounds.
+
+It reads the ``runs.csv`` files that ``noprune run`` commits under ``results/SUITE/`` (every run
+with its config and metrics), so the report is rebuilt from committed results alone. Runs of
+different experiments are joined on (data, model, pruner, ablation, scope, density); each cell is
+the mean over the seeds of the done runs, with the number of runs in parentheses where it is
+more than one.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import statistics
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from noprune.config import flatten
+from noprune.errors import UserError
+from noprune.leaderboard import PRUNER_ORDER, Record, _config_defaults, density_labels, pruner_label
+
+
+@dataclass(frozen=True)
+class Column:
+    experiment: str
+    metric: str
+    header: str
+    digits: int = 2
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("mask_information", "information_lower", "I ≥ (bits)"),
+    Column("mask_information", "information_upper", "I ≤ (bits)"),
+    Column("mask_information", "peff_low", "p_eff ≥", 0),
+    Column("mask_information", "peff_high", "p_eff ≤", 0),
+    Column("dense_equivalent", "dense_equivalent_params", "dense-equivalent", 0),
+    Column("memorization", "memorised_fraction", "memorised"),
+    Column("robustness", "grad_norm_max_train", "Lip ≥ (max ‖∇f‖, train)"),
+    Column("robustness", "adversarial_max", "Lip ≥ (adversarial)"),
+    Column("robustness", "spectral_product", "Lip ≤ (∏ ‖W‖₂)", 1),
+    Column("robustness", "robustness_scale_nnz", "√(nd/nnz)"),
+)
+#: nnz is taken from whichever experiment recorded it first, in this order.
+NNZ_SOURCES = ("mask_information", "memorization", "robustness", "dense_equivalent", "accuracy")
+
+
+def read_runs(paths: Iterable[Path]) -> list[Record]:
+    """Records from ``runs.csv`` files (``noprune.results.export_csv``)."""
+    csv.field_size_limit(sys.maxsize)
+    records = []
+    for path in paths:
+        try:
+            with open(path, newline="") as f:
+                for row in csv.DictReader(f):
+                    metrics = json.loads(row["metrics"]) if row.get("metrics") else None
+                    records.append(Record(row["key"], json.loads(row["config"]), row["status"], metrics))
+        except (OSError, KeyError, json.JSONDecodeError) as error:
+            raise UserError(f"cannot read runs from {path}: {error}") from None
+    return records
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def build_report(records: Iterable[Record], columns: Sequence[Column] = COLUMNS) -> str:
+    """Markdown: one table per (data, model) with at least one column present."""
+    defaults = _config_defaults()
+    # (data, model) -> (pruner, label, density) -> (experiment, metric) -> values
+    cells: dict[tuple[str, str], dict[tuple[str, str, float], dict[tuple[str, str], list[float]]]] = (
+        defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    )
+    wanted = {(c.experiment, c.metric) for c in columns} | {(e, "nnz") for e in NNZ_SOURCES}
+    for record in records:
+        if record.status != "done" or not record.metrics:
+            continue
+        flat = {**defaults, **flatten(record.config)}
+        experiment = str(flat["experiment"])
+        pruner = str(flat["prune.pruner"])
+        label = pruner_label(pruner, flat.get("prune.ablation") or None, str(flat["prune.scope"]))
+        row = (pruner, label, round(float(flat["prune.density"]), 9))
+        for metric, value in record.metrics.items():
+            number = _number(value)
+            if (experiment, metric) in wanted and number is not None:
+                cells[(str(flat["data"]), str(flat["model"]))][row][(experiment, metric)].append(number)
+    sections = []
+    for (data, model), rows in sorted(cells.items()):
+        present = [c for c in columns if any((c.experiment, c.metric) in v for v in rows.values())]
+        if not present:
+            continue
+        sections.append(_table(data, model, rows, present))
+    if not sections:
+        return "No runs with report columns.\n"
+    note = (
+        "Each cell: mean over seeds (number of runs in parentheses when more than one). I bounds "
+        "hold jointly at the confidence stated in each suite's leaderboard; p_eff = nnz + I (bits, "
+        "informal form). Columns come from different experiments (and so different suites), joined "
+        "on data, model, pruner and density.\n"
+    )
+    return note + "\n" + "\n".join(sections)
+
+
+def _table(
+    data: str,
+    model: str,
+    rows: dict[tuple[str, str, float], dict[tuple[str, str], list[float]]],
+    columns: Sequence[Column],
+) -> str:
+    def order(row: tuple[str, str, float]) -> tuple[int, str, float]:
+        pruner, label, density = row
+        rank = PRUNER_ORDER.index(pruner) if pruner in PRUNER_ORDER else len(PRUNER_ORDER)
+        return rank, label, -density
+
+    lines = [
+        f"### {data} / {model}",
+        "",
+        "| pruner | density | nnz | " + " | ".join(c.header for c in columns) + " |",
+        "|---|---|---|" + "---|" * len(columns),
+    ]
+    for row in sorted(rows, key=order):
+        values = rows[row]
+        nnz = next((values[(e, "nnz")] for e in NNZ_SOURCES if (e, "nnz") in values), None)
+        shown = [_cell(nnz, 0)] + [_cell(values.get((c.experiment, c.metric)), c.digits) for c in columns]
+        lines.append(f"| {row[1]} | {density_labels([row[2]])[0]} | " + " | ".join(shown) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(values: list[float] | None, digits: int) -> str:
+    if not values:
+        return "–"
+    text = f"{statistics.fmean(values):.{digits}f}"
+    return text if len(values) == 1 else f"{text} ({len(values)})"
+
+
+def write_report(results_dir: Path, out: Path | None = None) -> Path:
+    """Build the report from every ``results_dir/*/runs.csv`` and write it (default
+    ``results_dir/report.md``)."""
+    paths = sorted(Path(results_dir).glob("*/runs.csv"))
+    if not paths:
+        raise UserError(f"no runs.csv under {results_dir}/*/ (run a suite with noprune run first)")
+    out = out or Path(results_dir) / "report.md"
+    suites = ", ".join(f"`{p.parent.name}`" for p in paths)
+    body = build_report(read_runs(paths))
+    out.write_text(
+        f"# Report: nnz, I(mask; data), p_eff, memorisation and Lipschitz side by side\n\n"
+        f"Produced by `noprune report` from the committed runs of the suites {suites}.\n\n{body}"
+    )
+    return out

@@ -1,0 +1,64 @@
+"""`noprune report`: runs of different experiments joined per data, model, pruner and density."""
+
+from __future__ import annotations
+
+import json
+
+from noprune.cli import main
+from noprune.leaderboard import Record
+from noprune.report import build_report, read_runs
+from noprune.results import export_csv
+
+
+def record(
+    key: str, experiment: str, pruner: str, density: float, seed: int, metrics: dict, data: str = "gaussian"
+):
+    config = {"experiment": experiment, "data": data, "model": "mlp:8", "seed": seed}
+    config["prune"] = {"pruner": pruner, "density": density}
+    return Record(key, config, "done", metrics)
+
+
+RECORDS = [
+    record("a", "memorization", "imp", 0.1, 0, {"memorised_fraction": 1.0, "nnz": 10}),
+    record("b", "memorization", "imp", 0.1, 1, {"memorised_fraction": 0.5, "nnz": 10}),
+    record(
+        "c",
+        "mask_information",
+        "imp",
+        0.1,
+        0,
+        {"information_lower": 3.0, "information_upper": 30.0, "nnz": 10},
+    ),
+    record("d", "memorization", "random", 0.1, 0, {"memorised_fraction": 0.25, "nnz": 10}),
+    record("e", "robustness", "imp", 0.1, 0, {"spectral_product": 12.0}, data="sphere"),
+    Record("f", {"experiment": "memorization", "prune": {"pruner": "snip", "density": 0.1}}, "failed", None),
+]
+
+
+def test_columns_of_different_experiments_are_joined_and_averaged_over_seeds():
+    text = build_report(RECORDS)
+    gaussian = text.split("### gaussian / mlp:8")[1].split("###")[0]
+    rows = [line for line in gaussian.splitlines() if line.startswith("| ")][1:]
+    assert rows[0].startswith("| random | 0.1 | 10 |")
+    assert rows[1].startswith("| imp | 0.1 | 10 | 3.00 | 30.00 | 0.75 (2) |")
+    assert "snip" not in text  # failed runs are not reported
+    sphere = text.split("### sphere / mlp:8")[1]
+    assert "Lip ≤" in sphere and "12.0" in sphere and "memorised" not in sphere
+
+
+def test_report_reads_the_committed_runs_csv(tmp_path):
+    rows = [
+        {"key": r.key, "status": r.status, "config": json.dumps(r.config), "metrics": json.dumps(r.metrics)}
+        for r in RECORDS
+    ]
+    suite = tmp_path / "results" / "e1"
+    suite.mkdir(parents=True)
+    export_csv(rows, suite / "runs.csv")
+    assert read_runs([suite / "runs.csv"]) == RECORDS
+    assert main(["report", "--results", str(tmp_path / "results")]) == 0
+    assert "| imp | 0.1 | 10 |" in (tmp_path / "results" / "report.md").read_text()
+
+
+def test_report_without_results_is_one_clear_error(tmp_path, capsys):
+    assert main(["report", "--results", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
