@@ -33,6 +33,9 @@ class TrainConfig:
 
     ``milestones`` are epochs at which the ``step`` schedule multiplies the lr by ``gamma``.
     ``augment`` is random crop (padding 4) and horizontal flip, for CIFAR-style images.
+    ``gradient_noise``: the std of Gaussian noise added to every gradient entry before each
+    optimizer step (SCIENCE.md E3); only the ``noise_correlation`` experiment's trainer adds it,
+    :func:`fit` and ``fit_ensemble`` refuse a nonzero value.
     The seed of the data order is not part of the config: it is an argument of :func:`fit`.
     """
 
@@ -47,6 +50,7 @@ class TrainConfig:
     milestones: tuple[int, ...] = ()
     gamma: float = 0.1
     augment: bool = False
+    gradient_noise: float = 0.0
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -55,6 +59,8 @@ class TrainConfig:
             raise UserError(f"lr schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
         if self.epochs < 0 or self.steps < 0 or self.batch_size < 0 or not self.lr > 0:
             raise UserError("epochs, steps and batch size must be >= 0 and lr > 0")
+        if not self.gradient_noise >= 0:
+            raise UserError(f"gradient noise must be >= 0, got {self.gradient_noise}")
 
     def steps_per_epoch(self, n: int) -> int:
         return 1 if self.batch_size == 0 else math.ceil(n / self.batch_size)
@@ -150,6 +156,8 @@ def fit(
     fresh permutation per epoch from a generator seeded with ``seed``, so two calls with the
     same config and seed see the same batches. Raises :class:`TrainingDiverged` on a NaN loss.
     """
+    if config.gradient_noise:
+        raise UserError("train.gradient_noise is implemented by the noise_correlation experiment only")
     device = next(model.parameters()).device
     x, y = data.x_train.to(device), data.y_train.to(device)
     n = len(x)

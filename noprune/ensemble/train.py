@@ -307,6 +307,8 @@ def fit_ensemble(
     """
     if config.augment:
         raise ValueError("the ensemble trainer is for MLPs on vectors; augmentation is not supported")
+    if config.gradient_noise:
+        raise ValueError("train.gradient_noise is implemented by the noise_correlation experiment only")
     k, n, device = model.size, data.n_train, model.device
     if len(seeds) != k:
         raise ValueError(f"need one seed per member: {k} members, {len(seeds)} seeds")

@@ -16,7 +16,7 @@ import torch
 
 from noprune.config import ExperimentConfig
 from noprune.errors import UnknownNameError
-from noprune.experiments import accuracy, exact_toy, mask_information
+from noprune.experiments import accuracy, exact_toy, mask_information, noise_correlation
 
 Metrics = dict[str, Any]
 
@@ -43,6 +43,12 @@ EXPERIMENTS: dict[str, Experiment] = {
     "exact_toy_information": Experiment(
         exact_toy.run,
         "exact I(m; D | init) of the 21-parameter toy over all 1792 data sets, and plug-in (SCIENCE.md E4)",
+    ),
+    "noise_correlation": Experiment(
+        noise_correlation.run,
+        "IMP rounds with corr(f, label noise) every epoch: rise within a round, drop at each prune (E3)",
+        noise_correlation.batch_key,
+        noise_correlation.run_batch,
     ),
 }
 
