@@ -15,6 +15,7 @@ from noprune.leaderboard import build_tables, render
 from noprune.plots import plot_metric
 from noprune.provenance import git_state, package_version
 from noprune.store import STATUSES, Store
+from noprune.trace_plot import plot_traces
 
 EXPORT_COLUMNS = (
     "key",
@@ -60,6 +61,7 @@ def write_results(
     for metric in metrics:
         paths += plot_metric(records, metric, out_dir / metric)
     paths += plot_information(records, out_dir / "information")  # only where runs estimated I
+    paths += plot_traces(records, out_dir / "corr_trace")  # only where runs traced corr (E3)
     rows = store.rows(suite)
     paths.append(export_csv(rows, out_dir / "runs.csv"))
     commit, dirty = git_state()

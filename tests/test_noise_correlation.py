@@ -18,8 +18,10 @@ from noprune.ensemble import EnsembleData, StackedMLP, fit_ensemble
 from noprune.errors import UserError
 from noprune.experiments import batch_key, get_experiment
 from noprune.experiments import noise_correlation as nc
+from noprune.leaderboard import Record
 from noprune.models import build_model
 from noprune.runner import expand, load_suite
+from noprune.trace_plot import lines_of, plot_traces
 from noprune.training import TrainConfig, fit
 
 CPU = torch.device("cpu")
@@ -235,3 +237,30 @@ def test_e3_suite_has_the_papers_sizes() -> None:
     assert c.model == "mlp:100,100,100,100" and c.train.optimizer == "adam" and c.train.lr == 1e-3
     student = build_model(c.model, (50,), 1, seed=0)
     assert sum(isinstance(m, torch.nn.Linear) for m in student.modules()) == 5  # "5-layer"
+
+
+# ---------------------------------------------------------------------------------------------
+# the figure
+
+
+def test_trace_plot_is_written_for_corr_runs_only(tiny_runs, tmp_path) -> None:
+    configs = [tiny(0), tiny(1), tiny(2)]
+    noisy = [dataclasses.replace(c, train=dataclasses.replace(c.train, gradient_noise=0.3)) for c in configs]
+    records = [
+        Record(f"{i}", canonical(c), "done", m)
+        for i, (c, m) in enumerate(zip(configs + noisy, tiny_runs + tiny_runs, strict=True))
+    ]
+    lines = lines_of(records)
+    assert len(lines) == 2 and all(len(line.runs) == 3 for line in lines)
+    xs, mean, std = lines[0].trace()
+    assert len(xs) == len(mean) == len(std) == 32  # 2 rounds of 15 epochs, each from its start
+    assert (
+        xs[0] == 0
+        and xs[16] == 15
+        and mean[16] == pytest.approx(sum(m["corr_start"][1] for m in tiny_runs) / 3)
+    )
+    paths = plot_traces(records, tmp_path / "corr_trace")
+    assert [p.name for p in paths] == ["corr_trace.png", "corr_trace.pdf"]
+    assert all(p.stat().st_size > 0 for p in paths)
+    other = Record("x", {"experiment": "accuracy"}, "done", {"test_accuracy": 0.5})
+    assert plot_traces([other], tmp_path / "none") == []
