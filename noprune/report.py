@@ -6,7 +6,8 @@ It reads the ``runs.csv`` files that ``noprune run`` commits under ``results/SUI
 with its config and metrics), so the report is rebuilt from committed results alone. Runs of
 different experiments are joined on (data, model, pruner, ablation, scope, density); each cell is
 the mean over the seeds of the done runs, with the number of runs in parentheses where it is
-more than one.
+more than one. The dense-equivalent column (E7) reads each row's mean fraction memorised off the
+curve of dense ``memorization`` runs with the same data and training (``noprune.dense_equivalent``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from noprune.config import flatten
+from noprune.dense_equivalent import METRIC, DenseCurve, dense_curves, match_key
 from noprune.errors import UserError
 from noprune.leaderboard import PRUNER_ORDER, Record, _config_defaults, density_labels, pruner_label
 
@@ -40,7 +42,6 @@ COLUMNS: tuple[Column, ...] = (
     Column("mask_information", "information_upper", "I ≤ (bits)"),
     Column("mask_information", "peff_low", "p_eff ≥", 0),
     Column("mask_information", "peff_high", "p_eff ≤", 0),
-    Column("dense_equivalent", "dense_equivalent_params", "dense-equivalent", 0),
     Column("memorization", "memorised_fraction", "memorised"),
     Column("robustness", "grad_norm_max_train", "Lip ≥ (max ‖∇f‖, train)"),
     Column("robustness", "adversarial_max", "Lip ≥ (adversarial)"),
@@ -48,7 +49,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("robustness", "robustness_scale_nnz", "√(nd/nnz)"),
 )
 #: nnz is taken from whichever experiment recorded it first, in this order.
-NNZ_SOURCES = ("mask_information", "memorization", "robustness", "dense_equivalent", "accuracy")
+NNZ_SOURCES = ("mask_information", "memorization", "robustness", "accuracy")
+DENSE_HEADER = "dense-equivalent (E7)"
 
 
 def read_runs(paths: Iterable[Path]) -> list[Record]:
@@ -80,6 +82,12 @@ def build_report(records: Iterable[Record], columns: Sequence[Column] = COLUMNS)
         defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     )
     wanted = {(c.experiment, c.metric) for c in columns} | {(e, "nnz") for e in NNZ_SOURCES}
+    records = list(records)
+    curves = dense_curves(records)
+    # (data, model) -> row -> dense curve key -> memorised fractions, for the E7 column
+    memorised: dict[tuple[str, str], dict[tuple[str, str, float], dict[str, list[float]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(list))
+    )
     for record in records:
         if record.status != "done" or not record.metrics:
             continue
@@ -88,16 +96,21 @@ def build_report(records: Iterable[Record], columns: Sequence[Column] = COLUMNS)
         pruner = str(flat["prune.pruner"])
         label = pruner_label(pruner, flat.get("prune.ablation") or None, str(flat["prune.scope"]))
         row = (pruner, label, round(float(flat["prune.density"]), 9))
+        task = (str(flat["data"]), str(flat["model"]))
         for metric, value in record.metrics.items():
             number = _number(value)
             if (experiment, metric) in wanted and number is not None:
-                cells[(str(flat["data"]), str(flat["model"]))][row][(experiment, metric)].append(number)
+                cells[task][row][(experiment, metric)].append(number)
+        key = match_key(record.config)
+        if key in curves and _number(record.metrics.get(METRIC)) is not None:
+            memorised[task][row][key].append(float(record.metrics[METRIC]))
     sections = []
-    for (data, model), rows in sorted(cells.items()):
+    for task, rows in sorted(cells.items()):
         present = [c for c in columns if any((c.experiment, c.metric) in v for v in rows.values())]
+        dense = {row: _dense_equivalent(curves, by_key) for row, by_key in memorised[task].items()}
         if not present:
             continue
-        sections.append(_table(data, model, rows, present))
+        sections.append(_table(*task, rows, present, dense))
     if not sections:
         return "No runs with report columns.\n"
     note = (
@@ -114,6 +127,7 @@ def _table(
     model: str,
     rows: dict[tuple[str, str, float], dict[tuple[str, str], list[float]]],
     columns: Sequence[Column],
+    dense: dict[tuple[str, str, float], str],
 ) -> str:
     def order(row: tuple[str, str, float]) -> tuple[int, str, float]:
         pruner, label, density = row
@@ -123,15 +137,26 @@ def _table(
     lines = [
         f"### {data} / {model}",
         "",
-        "| pruner | density | nnz | " + " | ".join(c.header for c in columns) + " |",
-        "|---|---|---|" + "---|" * len(columns),
+        "| pruner | density | nnz | "
+        + " | ".join([c.header for c in columns] + ([DENSE_HEADER] if dense else []))
+        + " |",
+        "|---|---|---|" + "---|" * (len(columns) + bool(dense)),
     ]
     for row in sorted(rows, key=order):
         values = rows[row]
         nnz = next((values[(e, "nnz")] for e in NNZ_SOURCES if (e, "nnz") in values), None)
         shown = [_cell(nnz, 0)] + [_cell(values.get((c.experiment, c.metric)), c.digits) for c in columns]
+        shown += [dense.get(row, "–")] if dense else []
         lines.append(f"| {row[1]} | {density_labels([row[2]])[0]} | " + " | ".join(shown) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _dense_equivalent(curves: dict[str, DenseCurve], by_key: dict[str, list[float]]) -> str:
+    """The dense parameter count memorising the row's mean fraction (E7), read off the curve
+    of dense runs with the same data and training; "< n" / "> n" outside the measured widths."""
+    key, fractions = next(iter(by_key.items()))
+    relation, params = curves[key].equivalent(statistics.fmean(fractions))
+    return f"{params:.0f}" if relation == "=" else f"{relation} {params:.0f}"
 
 
 def _cell(values: list[float] | None, digits: int) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from noprune.cli import main
 from noprune.leaderboard import Record
 from noprune.report import build_report, read_runs
@@ -62,3 +64,39 @@ def test_report_reads_the_committed_runs_csv(tmp_path):
 def test_report_without_results_is_one_clear_error(tmp_path, capsys):
     assert main(["report", "--results", str(tmp_path)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def dense_run(key: str, width_params: int, fraction: float, seed: int = 0) -> Record:
+    config = {"experiment": "memorization", "data": "gaussian", "model": f"mlp:{width_params}", "seed": seed}
+    config["prune"] = {"pruner": "random", "density": 1.0}
+    return Record(
+        key, config, "done", {"memorised_fraction": fraction, "numel": width_params, "nnz": width_params}
+    )
+
+
+def test_dense_curve_is_monotone_and_inverted_in_log_parameters():
+    from noprune.dense_equivalent import dense_curves
+
+    runs = [
+        dense_run("d1", 100, 0.2),
+        dense_run("d2", 1000, 0.6),
+        dense_run("d3", 10000, 0.5),
+        dense_run("d4", 10000, 0.9, 1),
+    ]
+    (curve,) = dense_curves(runs).values()
+    assert curve.params == (100.0, 1000.0, 10000.0) and curve.fraction == (0.2, 0.6, 0.7)
+    assert curve.equivalent(0.4) == ("=", pytest.approx(10**2.5))
+    assert curve.equivalent(0.6) == ("=", pytest.approx(1000.0))
+    assert curve.equivalent(0.1) == ("<", 100.0) and curve.equivalent(0.95) == (">", 10000.0)
+
+
+def test_report_reads_the_dense_equivalent_off_dense_runs_with_the_same_training():
+    runs = [dense_run("d1", 100, 0.0), dense_run("d2", 10000, 1.0)]
+    sparse = record("s", "memorization", "imp", 0.1, 0, {"memorised_fraction": 0.5, "nnz": 10})
+    other = record("o", "memorization", "snip", 0.1, 0, {"memorised_fraction": 0.5, "nnz": 10})
+    other.config["train"] = {"lr": 0.5}  # other training: no dense curve to compare with
+    text = build_report([*runs, sparse, other])
+    assert "dense-equivalent (E7)" in text
+    imp = next(line for line in text.splitlines() if line.startswith("| imp |"))
+    snip = next(line for line in text.splitlines() if line.startswith("| snip |"))
+    assert imp.endswith("| 1000 |") and snip.endswith("| – |")
