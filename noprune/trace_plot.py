@@ -26,7 +26,8 @@ from noprune.config import ExperimentConfig, flatten
 from noprune.leaderboard import Record
 
 HALF = 0.5  # as noprune.experiments.noise_correlation.HALF (not imported: it pulls in torch)
-TICKS = (1.0, 0.8, 0.64, 0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01)
+TICKS = (1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001)
+FEW_ROUND_TICKS = (1.0, 0.9, 0.8, 0.7, 0.64, 0.6, 0.5)
 NAMES = {
     "train.lr": "lr",
     "train.gradient_noise": "gradient noise σ",
@@ -162,12 +163,19 @@ def plot_traces(records: Iterable[Record], out_stem: Path) -> list[Path]:
             title = ", ".join(_label(f, v) for f, v in zip(others, values, strict=True))
             if title:
                 left.set_title(title, fontsize=9)
-            left.legend(fontsize=8, loc="lower right", frameon=False)
+            left.legend(
+                fontsize=8,
+                loc="upper left",
+                bbox_to_anchor=(0.0, -0.16),
+                ncol=min(5, len(members)),
+                frameon=False,
+            )
             left.grid(True, alpha=0.3)
             right.axhline(HALF * power, color="black", linestyle=":", linewidth=0.8)
             right.set_xscale("log")
             low = float(np.min(densities))
-            right.set_xticks([t for t in TICKS if low * 0.9 <= t <= 1.0], minor=False)
+            ticks = FEW_ROUND_TICKS if low >= 0.5 else TICKS
+            right.set_xticks([t for t in ticks if low * 0.9 <= t <= 1.0], minor=False)
             right.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
             right.xaxis.set_minor_formatter(NullFormatter())
             right.invert_xaxis()
