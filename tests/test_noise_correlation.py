@@ -218,7 +218,7 @@ def test_rejects_what_e3_does_not_define(field: str, value: Any) -> None:
         nc.run(from_dict({**TINY, field: value}), device=CPU, data_root=None)
 
 
-@pytest.mark.parametrize("suite", ["e3-noise-correlation", "e3-lr", "e3-gradient-noise"])
+@pytest.mark.parametrize("suite", ["e3-noise-correlation", "e3-lr", "e3-gradient-noise", "e3-batch-size"])
 def test_suites_expand(suite: str) -> None:
     configs = expand(load_suite(suite))
     assert all(c.experiment == "noise_correlation" for c in configs)
