@@ -16,7 +16,7 @@ import torch
 
 from noprune.config import ExperimentConfig
 from noprune.errors import UnknownNameError
-from noprune.experiments import accuracy, exact_toy, mask_information, noise_correlation
+from noprune.experiments import accuracy, exact_toy, mask_information, noise_correlation, robustness
 
 Metrics = dict[str, Any]
 
@@ -43,6 +43,12 @@ EXPERIMENTS: dict[str, Experiment] = {
     "exact_toy_information": Experiment(
         exact_toy.run,
         "exact I(m; D | init) of the 21-parameter toy over all 1792 data sets, and plug-in (SCIENCE.md E4)",
+    ),
+    "robustness": Experiment(
+        robustness.run,
+        "prune, train to interpolation, record Lipschitz lower bounds and the spectral-norm upper bound (E5)",
+        robustness.batch_key,
+        robustness.run_batch,
     ),
     "noise_correlation": Experiment(
         noise_correlation.run,
