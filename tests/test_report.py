@@ -32,7 +32,7 @@ RECORDS = [
         {"information_lower": 3.0, "information_upper": 30.0, "nnz": 10},
     ),
     record("d", "memorization", "random", 0.1, 0, {"memorised_fraction": 0.25, "nnz": 10}),
-    record("e", "robustness", "imp", 0.1, 0, {"spectral_product": 12.0}, data="sphere"),
+    record("e", "robustness", "imp", 0.1, 0, {"spectral_product": 12.0, "interpolated": 1.0}, data="sphere"),
     Record("f", {"experiment": "memorization", "prune": {"pruner": "snip", "density": 0.1}}, "failed", None),
 ]
 
