@@ -11,7 +11,7 @@ Suite files live in ``benchmarks/suites/NAME.toml`` (or any path)::
     [grid]                  # the cartesian product of these lists
     "prune.pruner" = ["random", "snip"]
     "prune.density" = [0.1, 0.01]
-    seed = [0, 1, 2]
+    seed = [0, 1, 2]        # or seed = {range = [0, 250]}: Python's range(0, 250)
 
 Interrupting a sweep at any moment loses no stored result and duplicates none: results are
 committed one at a time, keys are primary keys, a done run is never overwritten, and runs a
@@ -85,8 +85,9 @@ def load_suite(name_or_path: str) -> Suite:
     fixed, grid = data.get("fixed", {}), data.get("grid", {})
     if not isinstance(fixed, dict) or not isinstance(grid, dict):
         raise UserError(f"suite file {path}: [fixed] and [grid] must be tables")
-    fixed, grid = flatten(fixed), flatten(grid)
     fields = set(known_fields())
+    fixed = flatten(fixed)
+    grid = dict(_grid_axis(path, key, values, fields) for key, values in flatten(grid).items())
     for key in [*fixed, *grid]:
         if key not in fields:
             raise UserError(f"suite file {path}: unknown config field {key!r}")
@@ -98,6 +99,21 @@ def load_suite(name_or_path: str) -> Suite:
         raise UserError(f"suite file {path}: metrics must be a non-empty list of metric names")
     name, description = str(data.get("name", path.stem)), str(data.get("description", ""))
     return Suite(name, description, fixed, grid, path, tuple(metrics))
+
+
+def _grid_axis(path: Path, key: str, values: Any, fields: set[str]) -> tuple[str, Any]:
+    """A grid axis; ``field = {range = [start, stop]}`` (or ``[start, stop, step]``) stands for
+    the list of Python's ``range(start, stop[, step])``."""
+    if not key.endswith(".range") or key in fields:
+        return key, values
+    field = key.removesuffix(".range")
+    ints = isinstance(values, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+    if not ints or not 2 <= len(values) <= 3 or values[2:] == [0] or not range(*values):
+        raise UserError(
+            f"suite file {path}: {field} = {{range = ...}} takes [start, stop] or [start, stop, step] "
+            f"integers making a non-empty range, got {values!r}"
+        )
+    return field, list(range(*values))
 
 
 def expand(suite: Suite, overrides: dict[str, Any] | None = None) -> list[ExperimentConfig]:
@@ -115,7 +131,9 @@ def expand(suite: Suite, overrides: dict[str, Any] | None = None) -> list[Experi
 
 def plan_jobs(configs: list[ExperimentConfig], batch: int) -> list[list[ExperimentConfig]]:
     """Jobs for the executor: batchable configs grouped by batch key in chunks of at most
-    ``batch`` (sizes balanced within a group), every other config alone."""
+    ``batch`` (sizes balanced within a group), every other config alone. A chunk holds
+    consecutive configs of its group, so a grid whose seeds vary fastest gives ensembles of one
+    density (whose members tend to stop training at similar times)."""
     groups: dict[str, list[ExperimentConfig]] = {}
     jobs: list[list[ExperimentConfig]] = []
     for config in configs:
@@ -126,7 +144,8 @@ def plan_jobs(configs: list[ExperimentConfig], batch: int) -> list[list[Experime
             groups.setdefault(key, []).append(config)
     for members in groups.values():
         count = -(-len(members) // batch)
-        jobs += [members[i::count] for i in range(count)]
+        bounds = [len(members) * i // count for i in range(count + 1)]
+        jobs += [members[bounds[i] : bounds[i + 1]] for i in range(count)]
     return jobs
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -149,12 +150,17 @@ def fit(
     *,
     seed: int = 0,
     steps: int | None = None,
+    stop: Callable[[nn.Module], bool] | None = None,
+    check_every: int = 10,
 ) -> list[dict[str, float]]:
     """Train ``model`` in place on ``data.x_train`` with ``masks`` held fixed; return the history.
 
     Runs ``steps`` optimizer steps if given, else ``config.total_steps``. The data order is a
     fresh permutation per epoch from a generator seeded with ``seed``, so two calls with the
     same config and seed see the same batches. Raises :class:`TrainingDiverged` on a NaN loss.
+    With ``stop``, training ends early at the first ``check_every``-th step after which
+    ``stop(model)`` is true (``noprune.ensemble.StopRule`` for one model); the last history
+    entry then holds that step.
     """
     if config.gradient_noise:
         raise UserError("train.gradient_noise is implemented by the noise_correlation experiment only")
@@ -190,10 +196,13 @@ def fit(
         optimizer.step()
         if zero_pruned is not None:
             zero_pruned()
-        if within == per_epoch - 1 or step == total - 1:
+        stopping = stop is not None and (step + 1) % check_every == 0 and stop(model)
+        if within == per_epoch - 1 or step == total - 1 or stopping:
             history.append(
                 {"step": step + 1, "epoch": (step + 1) / per_epoch, "batch_loss": float(loss.detach())}
             )
+        if stopping:
+            break
     return history
 
 

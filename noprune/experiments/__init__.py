@@ -16,7 +16,14 @@ import torch
 
 from noprune.config import ExperimentConfig
 from noprune.errors import UnknownNameError
-from noprune.experiments import accuracy, exact_toy, mask_information, noise_correlation, robustness
+from noprune.experiments import (
+    accuracy,
+    exact_toy,
+    mask_information,
+    memorization,
+    noise_correlation,
+    robustness,
+)
 
 Metrics = dict[str, Any]
 
@@ -43,6 +50,12 @@ EXPERIMENTS: dict[str, Experiment] = {
     "exact_toy_information": Experiment(
         exact_toy.run,
         "exact I(m; D | init) of the 21-parameter toy over all 1792 data sets, and plug-in (SCIENCE.md E4)",
+    ),
+    "memorization": Experiment(
+        memorization.run,
+        "prune, train until every point is memorised or the budget ends, record the fraction memorised (E1)",
+        memorization.batch_key,
+        memorization.run_batch,
     ),
     "robustness": Experiment(
         robustness.run,

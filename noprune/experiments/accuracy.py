@@ -11,17 +11,26 @@ import dataclasses
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from noprune.config import ExperimentConfig, canonical
 from noprune.data import load_dataset
-from noprune.ensemble import BATCHED, EnsembleData, StackedMLP, member_masks, prune_ensemble, train_ensemble
+from noprune.ensemble import (
+    BATCHED,
+    EnsembleData,
+    EnsembleResult,
+    StackedMLP,
+    member_masks,
+    prune_ensemble,
+    train_ensemble,
+)
 from noprune.models import build_model
 from noprune.pipeline import check_config, make_pruner, run_prune, scoring_batch
 from noprune.specs import split_spec
-from noprune.training import Metrics, TrainingDiverged
+from noprune.training import Metrics, TrainConfig, TrainingDiverged
 from pruners import MaskSet
 
 MLP_MODELS = ("mlp", "mlp_nobias", "lenet_300_100")
@@ -85,20 +94,47 @@ def batch_key(config: ExperimentConfig) -> str | None:
     return json.dumps(shared, sort_keys=True)
 
 
-def run_batch(
+@dataclass
+class PrunedEnsemble:
+    """Configs of one batch key, pruned as one ensemble and ready to train. Member k runs
+    ``members[k]``; a lone config is padded with a copy of itself (``prune_batch``)."""
+
+    members: list[ExperimentConfig]
+    model: StackedMLP
+    data: EnsembleData
+    masks: list[torch.Tensor]
+    scoring_seconds: float
+    """Pruning time per member."""
+
+    @property
+    def seeds(self) -> list[int]:
+        return [c.seed for c in self.members]
+
+    @property
+    def train(self) -> TrainConfig:
+        return self.members[0].train
+
+
+def prune_batch(
     configs: Sequence[ExperimentConfig], *, device: torch.device, data_root: str | None
-) -> list[dict[str, Any] | Exception]:
-    """``run`` for every config at once, as one ensemble. A lone config is run beside a copy of
-    itself, so its numbers never depend on how the runner happened to group it."""
+) -> PrunedEnsemble | None:
+    """Data, stacked initial networks and masks of ``configs`` (one batch key) as one ensemble,
+    or None when their data sets, or the scoring batches of a pruner that scores on a batch,
+    differ in shape (then they cannot be stacked: run them one by one). A lone config is run
+    beside a copy of itself, so its numbers never depend on how the runner happened to group
+    it (batched matmuls take another kernel for a single matrix)."""
     for config in configs:
         check_config(config)
     members = list(configs) if len(configs) > 1 else [configs[0], configs[0]]
     first = members[0]
     datasets = [load_dataset(c.data, seed=c.seed, root=data_root) for c in members]
     batches = [scoring_batch(c, d) for c, d in zip(members, datasets, strict=True)]
-    if len({d.x_train.shape for d in datasets}) > 1 or len({b[0].shape for b in batches}) > 1:
-        return [run(c, device=device, data_root=data_root) for c in configs]
     pruner = make_pruner(first, datasets[0])
+    scores_on_batch = pruner.uses_data and not pruner.needs_trainer  # snip, grasp
+    if len({d.x_train.shape for d in datasets}) > 1 or (
+        scores_on_batch and len({b[0].shape for b in batches}) > 1
+    ):
+        return None
     model = StackedMLP.from_models(
         [
             build_model(c.model, d.input_shape, d.num_classes, seed=c.seed)
@@ -114,8 +150,12 @@ def run_batch(
         [c.prune.density for c in members],
         seeds=seeds,
         batch=(
-            torch.stack([b[0] for b in batches]).to(device),
-            torch.stack([b[1] for b in batches]).to(device),
+            (
+                torch.stack([b[0] for b in batches]).to(device),
+                torch.stack([b[1] for b in batches]).to(device),
+            )
+            if scores_on_batch
+            else None
         ),
         scope=first.prune.scope,
         invert=first.prune.ablation == "invert",
@@ -125,28 +165,35 @@ def run_batch(
         rewind_step=getattr(pruner, "rewind_step", 0),
         include_biases=first.prune.biases,
     )
-    scoring = (time.perf_counter() - start) / len(members)
-    result = train_ensemble(model, data, masks, first.train, seeds=seeds)
-    names = [n for n, _ in model.targets(first.prune.biases)]
-    tensors = model.masked_tensors(len(masks))
-    out: list[dict[str, Any] | Exception] = []
-    for k in range(len(configs)):
-        if bool(result.diverged[k]):
-            out.append(TrainingDiverged(f"training loss became non-finite (member {k} of an ensemble)"))
-            continue
-        member = MaskSet(member_masks(masks, names, k))
-        nonzero = sum(int((t[k] != 0).sum()) for t in tensors)
-        out.append(
-            {
-                **metrics(
-                    member,
-                    train=Metrics(float(result.train_loss[k]), float(result.train_accuracy[k])),
-                    test=Metrics(float(result.test_loss[k]), float(result.test_accuracy[k])),
-                    scoring_seconds=scoring,
-                    train_seconds=result.seconds / len(members),
-                    density_after_training=nonzero / member.numel,
-                ),
-                "ensemble_size": len(members),
-            }
-        )
-    return out
+    return PrunedEnsemble(members, model, data, masks, (time.perf_counter() - start) / len(members))
+
+
+def member_metrics(pruned: PrunedEnsemble, result: EnsembleResult, k: int) -> dict[str, Any] | Exception:
+    """:func:`metrics` of member k after training (or the divergence it met)."""
+    if bool(result.diverged[k]):
+        return TrainingDiverged(f"training loss became non-finite (member {k} of an ensemble)")
+    names = [n for n, _ in pruned.model.targets(pruned.members[0].prune.biases)]
+    member = MaskSet(member_masks(pruned.masks, names, k))
+    nonzero = sum(int((t[k] != 0).sum()) for t in pruned.model.masked_tensors(len(pruned.masks)))
+    return {
+        **metrics(
+            member,
+            train=Metrics(float(result.train_loss[k]), float(result.train_accuracy[k])),
+            test=Metrics(float(result.test_loss[k]), float(result.test_accuracy[k])),
+            scoring_seconds=pruned.scoring_seconds,
+            train_seconds=result.seconds / len(pruned.members),
+            density_after_training=nonzero / member.numel,
+        ),
+        "ensemble_size": len(pruned.members),
+    }
+
+
+def run_batch(
+    configs: Sequence[ExperimentConfig], *, device: torch.device, data_root: str | None
+) -> list[dict[str, Any] | Exception]:
+    """``run`` for every config at once, as one ensemble (``prune_batch``)."""
+    pruned = prune_batch(configs, device=device, data_root=data_root)
+    if pruned is None:
+        return [run(c, device=device, data_root=data_root) for c in configs]
+    result = train_ensemble(pruned.model, pruned.data, pruned.masks, pruned.train, seeds=pruned.seeds)
+    return [member_metrics(pruned, result, k) for k in range(len(configs))]

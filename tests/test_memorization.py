@@ -1,0 +1,144 @@
+"""The ``memorization`` experiment (SCIENCE.md E1): the metric, per-member stopping, agreement of
+the ensemble with the single-model path, independence from batch composition, and the E1 suite."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator
+
+import pytest
+import torch
+
+from noprune.config import ExperimentConfig, PruneConfig
+from noprune.ensemble import MEMORISED
+from noprune.experiments import batch_key, get_experiment, memorization
+from noprune.runner import expand, load_suite, plan_jobs
+from noprune.training import TrainConfig
+
+CPU = torch.device("cpu")
+# Small and quick: 20 points in R^10, a 32-32 MLP, full batch.
+SMALL = ExperimentConfig(
+    experiment="memorization",
+    data="gaussian:n=20,d=10,n_test=20",
+    model="mlp:32,32",
+    prune=PruneConfig(batch_per_class=20, pretrain_epochs=30),
+    train=TrainConfig(optimizer="adam", lr=1e-2, batch_size=0, steps=120),
+)
+TIMES = ("scoring_seconds", "train_seconds", "ensemble_size")
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    """Small matmuls gain nothing from a second thread, and on a busy shared machine its
+    spin-waits make them tens of times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def small(pruner: str, density: float, seed: int, **train: object) -> ExperimentConfig:
+    return dataclasses.replace(
+        SMALL,
+        seed=seed,
+        prune=dataclasses.replace(SMALL.prune, pruner=pruner, density=density),
+        train=dataclasses.replace(SMALL.train, **train),
+    )
+
+
+def e1(pruner: str, density: float, seed: int) -> ExperimentConfig:
+    """A config of the E1 suite (its fixed settings: data, model, optimizer, budget)."""
+    suite = load_suite("e1-memorization")
+    overrides = {"prune.pruner": pruner, "prune.density": density, "seed": seed}
+    (config,) = expand(suite, overrides)
+    return config
+
+
+def run_batch(configs: list[ExperimentConfig]) -> list[dict]:
+    out = memorization.run_batch(configs, device=CPU, data_root=None)
+    assert all(isinstance(m, dict) for m in out), out
+    return out  # type: ignore[return-value]
+
+
+def without_times(metrics: dict) -> dict:
+    return {k: v for k, v in metrics.items() if k not in TIMES}
+
+
+def test_registered_and_batched_like_accuracy() -> None:
+    experiment = get_experiment("memorization")
+    assert experiment.run_batch is memorization.run_batch
+    assert MEMORISED == pytest.approx(math.log(2) / 10, rel=1e-15)
+    a, b = small("snip", 0.3, 0), small("snip", 0.1, 7)
+    assert batch_key(a) == batch_key(b) is not None
+    assert batch_key(a).startswith("memorization/")
+    assert batch_key(a) != batch_key(small("synflow", 0.3, 0))
+
+
+def test_dense_network_memorises_every_e1_point() -> None:
+    """Density 1 on the E1 data and budget: every point memorised, stopped at a check."""
+    configs = [e1("random", 1.0, seed) for seed in range(3)]
+    budget = configs[0].train.total_steps(30)
+    for m in run_batch(configs):
+        assert m["memorised_fraction"] == 1.0
+        assert m["train_accuracy"] == 1.0 and m["train_loss"] <= MEMORISED
+        assert 0 < m["steps"] < budget and m["steps"] % memorization.CHECK_EVERY == 0
+        assert m["density"] == 1.0 and m["nnz"] == m["numel"] == 30 * 100 + 100 * 100 + 100 * 2
+
+
+@pytest.mark.parametrize("pruner", ["random", "snip", "synflow", "imp"])
+def test_ensemble_member_equals_the_one_config_run(pruner: str) -> None:
+    """Members that stop early and members that train the whole budget: each gets what the
+    single-model path (``pruners`` + ``fit`` with a stop test) gives its config."""
+    configs = [small(pruner, d, s) for d, s in [(0.5, 0), (0.03, 3), (0.3, 2)]]
+    batched = run_batch(configs)
+    budget = SMALL.train.steps
+    assert {m["steps"] < budget for m in batched} == {True, False}, "fixture: some stop, some do not"
+    for config, member in zip(configs, batched, strict=True):
+        single = memorization.run(config, device=CPU, data_root=None)
+        assert set(single) == set(member) - {"ensemble_size"}
+        assert single["nnz"] == member["nnz"] and single["per_layer_density"] == member["per_layer_density"]
+        assert single["collapsed_layers"] == member["collapsed_layers"]
+        assert single["steps"] == member["steps"]
+        assert single["memorised_fraction"] == member["memorised_fraction"]
+        for metric in ("train_accuracy", "train_loss", "test_loss", "test_accuracy"):
+            assert single[metric] == pytest.approx(member[metric], rel=1e-4, abs=1e-6), metric
+        assert single["density_after_training"] == member["density_after_training"]
+
+
+def test_batch_composition_does_not_change_a_member() -> None:
+    """Alone (padded with a copy of itself), first of two, or in the middle of three: member
+    ``a`` gets bitwise the same numbers."""
+    a = small("snip", 0.15, 3)
+    others = [small("snip", 0.5, 4), small("snip", 0.05, 5)]
+    alone = run_batch([a])[0]
+    pair = run_batch([a, others[0]])[0]
+    middle = run_batch([others[0], a, others[1]])[1]
+    assert alone["ensemble_size"] == 2
+    assert without_times(alone) == without_times(pair) == without_times(middle)
+
+
+def test_e1_suite_grid_batches_into_ensembles_of_one_density() -> None:
+    suite = load_suite("e1-memorization")
+    pruners = ["random", "snip", "grasp", "synflow", "magnitude_after", "imp"]
+    densities = [0.1, 0.07, 0.045, 0.03, 0.025, 0.02, 0.015, 0.01, 0.007]
+    assert suite.grid == {"prune.pruner": pruners, "prune.density": densities, "seed": list(range(250))}
+    assert suite.fixed["experiment"] == "memorization" and suite.metrics[0] == "memorised_fraction"
+    configs = expand(suite, {"prune.pruner": "snip"})  # one pruner: expanding costs ~1 ms a config
+    assert len(configs) == len(densities) * 250
+    # The whole training set is the scoring batch, so every member's batch has the same shape.
+    assert all(c.prune.batch_per_class >= 30 for c in configs)
+    jobs = plan_jobs(configs, batch=250)
+    assert len(jobs) == len(densities)
+    for job in jobs:  # one ensemble per density: its members stop at similar times
+        assert len(job) == 250 and len({c.prune.density for c in job}) == 1
+
+
+def test_imp_memorises_more_than_random_at_density_0_02() -> None:
+    """The E1 suite's settings, 4 seeds: IMP keeps memorising where random pruning cannot."""
+    seeds = range(4)
+    imp = run_batch([e1("imp", 0.02, s) for s in seeds])
+    rand = run_batch([e1("random", 0.02, s) for s in seeds])
+    mean_imp = sum(m["memorised_fraction"] for m in imp) / len(imp)
+    mean_rand = sum(m["memorised_fraction"] for m in rand) / len(rand)
+    assert mean_imp >= mean_rand + 0.5, (mean_imp, mean_rand)
