@@ -16,7 +16,8 @@ import pytest
 
 from noprune.cli import main
 from noprune.config import run_key
-from noprune.runner import expand, load_suite
+from noprune.experiments import EXPERIMENTS
+from noprune.runner import available_suites, expand, load_suite
 
 TIMING = {"scoring_seconds", "train_seconds", "ensemble_size"}  # how a run was executed, not what it computed
 
@@ -343,3 +344,11 @@ def test_a_lone_run_gives_the_numbers_it_gets_inside_a_batch(suite_file):
     assert {k: v for k, v in alone[0].items() if k not in timing} == {
         k: v for k, v in together[2].items() if k not in timing
     }
+
+
+@pytest.mark.parametrize("name", available_suites())
+def test_every_committed_suite_loads_and_expands(name):
+    suite = load_suite(name)
+    configs = expand(suite)
+    assert configs and all(c.experiment in EXPERIMENTS for c in configs)
+    assert len({run_key(c) for c in configs}) == len(configs)
