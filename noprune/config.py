@@ -8,6 +8,7 @@ the canonical form; ``tests/test_config.py`` pins a few keys so they cannot drif
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import types
@@ -93,7 +94,9 @@ def run_key(config: Any) -> str:
     return hashlib.sha256(canonical_json(config).encode()).hexdigest()[:16]
 
 
+@functools.cache
 def _field_types(cls: type) -> dict[str, Any]:
+    """The resolved annotations of a config class (cached: suites expand thousands of configs)."""
     return typing.get_type_hints(cls)
 
 
