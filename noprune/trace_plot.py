@@ -27,10 +27,11 @@ from noprune.leaderboard import Record
 
 HALF = 0.5  # as noprune.experiments.noise_correlation.HALF (not imported: it pulls in torch)
 TICKS = (1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001)
-FEW_ROUND_TICKS = (1.0, 0.9, 0.8, 0.7, 0.64, 0.6, 0.5)
+FEW_ROUND_TICKS = (1.0, 0.8, 0.64, 0.5)
 NAMES = {
     "train.lr": "lr",
     "train.gradient_noise": "gradient noise σ",
+    "train.batch_size": "batch",
     "prune.pretrain_epochs": "epochs/round",
 }
 
@@ -85,7 +86,8 @@ def lines_of(records: Iterable[Record]) -> list[Line]:
 
 
 def _label(field: str, value: Any) -> str:
-    return f"{NAMES.get(field, field)} = {value:g}" if isinstance(value, float) else f"{field} = {value}"
+    text = f"{value:g}" if isinstance(value, float) else f"{value}"
+    return f"{NAMES.get(field, field)} = {text}"
 
 
 def _split(lines: Sequence[Line]) -> tuple[str | None, dict[tuple[Any, ...], list[Line]], list[str]]:
@@ -163,11 +165,12 @@ def plot_traces(records: Iterable[Record], out_stem: Path) -> list[Path]:
             title = ", ".join(_label(f, v) for f, v in zip(others, values, strict=True))
             if title:
                 left.set_title(title, fontsize=9)
+            longest = max(len(text) for text in left.get_legend_handles_labels()[1])
             left.legend(
                 fontsize=8,
                 loc="upper left",
-                bbox_to_anchor=(0.0, -0.16),
-                ncol=min(5, len(members)),
+                bbox_to_anchor=(0.0, -0.2),
+                ncol=min(len(members), 5 if longest <= 22 else 3),  # no wider than the axes
                 frameon=False,
             )
             left.grid(True, alpha=0.3)
