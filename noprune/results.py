@@ -12,6 +12,7 @@ from typing import Any
 
 from noprune.information_plot import plot_information
 from noprune.leaderboard import build_tables, render
+from noprune.memorization_plot import plot_memorization
 from noprune.plots import plot_metric
 from noprune.provenance import git_state, package_version
 from noprune.store import STATUSES, Store
@@ -62,6 +63,7 @@ def write_results(
         paths += plot_metric(records, metric, out_dir / metric)
     paths += plot_information(records, out_dir / "information")  # only where runs estimated I
     paths += plot_traces(records, out_dir / "corr_trace")  # only where runs traced corr (E3)
+    paths += plot_memorization(records, out_dir / "memorised_vs_sparsity")  # memorization runs (E1)
     rows = store.rows(suite)
     paths.append(export_csv(rows, out_dir / "runs.csv"))
     commit, dirty = git_state()

@@ -13,6 +13,8 @@ import torch
 from noprune.config import ExperimentConfig, PruneConfig
 from noprune.ensemble import MEMORISED
 from noprune.experiments import batch_key, get_experiment, memorization
+from noprune.leaderboard import Record
+from noprune.memorization_plot import PAPER_FIG1A, plot_memorization
 from noprune.runner import expand, load_suite, plan_jobs
 from noprune.training import TrainConfig
 
@@ -142,3 +144,21 @@ def test_imp_memorises_more_than_random_at_density_0_02() -> None:
     mean_imp = sum(m["memorised_fraction"] for m in imp) / len(imp)
     mean_rand = sum(m["memorised_fraction"] for m in rand) / len(rand)
     assert mean_imp >= mean_rand + 0.5, (mean_imp, mean_rand)
+
+
+def test_figure_against_sparsity_only_for_memorization_runs(tmp_path) -> None:
+    def record(experiment: str, pruner: str, density: float, seed: int, value: float) -> Record:
+        config = {"experiment": experiment, "prune": {"pruner": pruner, "density": density}, "seed": seed}
+        return Record(f"{experiment}{pruner}{density}{seed}", config, "done", {"memorised_fraction": value})
+
+    runs = [
+        record("memorization", p, d, s, 1.0 - d)
+        for p in ("imp", "random")
+        for d in (0.1, 0.01)
+        for s in (0, 1)
+    ]
+    assert plot_memorization([record("accuracy", "imp", 0.1, 0, 0.5)], tmp_path / "none") == []
+    paths = plot_memorization(runs, tmp_path / "fig")
+    assert paths == [tmp_path / "fig.png", tmp_path / "fig.pdf"]
+    assert all(p.stat().st_size > 1000 for p in paths)
+    assert all(0.9 <= s <= 0.993 for readings in PAPER_FIG1A.values() for s, _ in readings)
