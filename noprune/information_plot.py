@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from noprune.leaderboard import Record, Table, build_tables
-from noprune.plots import pruner_color
+from noprune.plots import pruner_color, save_figure
 
 METRICS = ("information_lower", "information_upper", "peff_low", "peff_high", "nnz")
 
@@ -73,10 +73,6 @@ def _plot(group: dict[str, Table], stem: Path) -> list[Path]:
             ax.grid(True, which="major", alpha=0.3)
         fig.suptitle(nnz.task, fontsize=10)
         right.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-        stem.parent.mkdir(parents=True, exist_ok=True)
-        png, pdf = stem.parent / f"{stem.name}.png", stem.parent / f"{stem.name}.pdf"
-        fig.savefig(png, dpi=150, bbox_inches="tight")
-        fig.savefig(pdf, bbox_inches="tight", metadata={"CreationDate": None})
+        return save_figure(fig, stem)
     finally:
         plt.close(fig)
-    return [png, pdf]

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from noprune.leaderboard import Record, Table, build_tables
-from noprune.plots import pruner_color
+from noprune.plots import pruner_color, save_figure
 
 METRIC = "memorised_fraction"
 
@@ -71,10 +71,6 @@ def _figure(table: Table, stem: Path) -> list[Path]:
         note = "mean over seeds, band ±1 std\ndashed x: paper's Fig. 1a (read off)"
         ax.legend(fontsize=8, title=note, title_fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         ax.get_legend().set_frame_on(False)
-        stem.parent.mkdir(parents=True, exist_ok=True)
-        png, pdf = stem.parent / f"{stem.name}.png", stem.parent / f"{stem.name}.pdf"
-        fig.savefig(png, dpi=150, bbox_inches="tight")
-        fig.savefig(pdf, bbox_inches="tight", metadata={"CreationDate": None})
+        return save_figure(fig, stem)
     finally:
         plt.close(fig)
-    return [png, pdf]

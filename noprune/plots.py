@@ -16,6 +16,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from noprune import references
 from noprune.config import flatten
@@ -29,6 +30,9 @@ from noprune.leaderboard import (
     density_labels,
     pruner_label,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: Fixed colour per pruner (matplotlib's tab10); other pruners get one of ``_SPARE`` by name.
 COLORS: dict[str, str] = {
@@ -44,6 +48,16 @@ _SPARE = ("tab:pink", "tab:olive", "tab:cyan", "black", "gold", "navy", "teal", 
 _ABLATION_MARKERS = {"shuffle": "s", "reinit": "^", "invert": "v"}
 #: Experiments plotted against ``metrics["pruned"]`` (weights pruned) instead of density.
 COUNT_AXIS: tuple[str, ...] = ("exact_toy_information",)
+
+
+def save_figure(fig: Figure, stem: Path) -> list[Path]:
+    """Write ``stem.png`` (150 dpi) and ``stem.pdf`` (no creation date, so reruns give the same
+    file) and return both paths."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    png, pdf = stem.parent / f"{stem.name}.png", stem.parent / f"{stem.name}.pdf"
+    fig.savefig(png, dpi=150, bbox_inches="tight")
+    fig.savefig(pdf, bbox_inches="tight", metadata={"CreationDate": None})
+    return [png, pdf]
 
 
 def pruner_color(pruner: str) -> str:
@@ -134,14 +148,9 @@ def _plot_table(table: Table, stem: Path) -> list[Path]:
             frameon=False,
             alignment="left",
         )
-        stem.parent.mkdir(parents=True, exist_ok=True)
-        png = stem.parent / f"{stem.name}.png"
-        pdf = stem.parent / f"{stem.name}.pdf"
-        fig.savefig(png, dpi=150, bbox_inches="tight")
-        fig.savefig(pdf, bbox_inches="tight", metadata={"CreationDate": None})
+        return save_figure(fig, stem)
     finally:
         plt.close(fig)
-    return [png, pdf]
 
 
 def plot_against_pruned(records: Iterable[Record], metric: str, out_stem: Path) -> list[Path]:
@@ -249,10 +258,6 @@ def _plot_counts(
             frameon=False,
             alignment="left",
         )
-        stem.parent.mkdir(parents=True, exist_ok=True)
-        png, pdf = stem.parent / f"{stem.name}.png", stem.parent / f"{stem.name}.pdf"
-        fig.savefig(png, dpi=150, bbox_inches="tight")
-        fig.savefig(pdf, bbox_inches="tight", metadata={"CreationDate": None})
+        return save_figure(fig, stem)
     finally:
         plt.close(fig)
-    return [png, pdf]

@@ -24,6 +24,7 @@ import numpy as np
 
 from noprune.config import ExperimentConfig, flatten
 from noprune.leaderboard import Record
+from noprune.plots import save_figure
 
 HALF = 0.5  # as noprune.experiments.noise_correlation.HALF (not imported: it pulls in torch)
 TICKS = (1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001)
@@ -189,10 +190,6 @@ def plot_traces(records: Iterable[Record], out_stem: Path) -> list[Path]:
         first = lines[0].settings
         fig.suptitle(f"{first['data']} / {first['model']}, experiment {first['experiment']}", fontsize=10)
         fig.tight_layout()
-        out_stem.parent.mkdir(parents=True, exist_ok=True)
-        png, pdf = out_stem.parent / f"{out_stem.name}.png", out_stem.parent / f"{out_stem.name}.pdf"
-        fig.savefig(png, dpi=150, bbox_inches="tight")
-        fig.savefig(pdf, bbox_inches="tight", metadata={"CreationDate": None})
+        return save_figure(fig, out_stem)
     finally:
         plt.close(fig)
-    return [png, pdf]
