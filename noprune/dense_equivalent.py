@@ -41,12 +41,15 @@ class DenseCurve:
 
     def equivalent(self, fraction: float) -> tuple[str, float]:
         """("=", p) with p the dense count memorising ``fraction``; ("<", smallest) or (">",
-        largest) when the fraction is outside what the measured widths reach."""
+        largest) when the fraction is outside what the measured widths reach; ("≥", p) at the
+        curve's top value, reached from p on (a plateau does not pin one count)."""
         xs, ys = np.log(np.asarray(self.params)), np.asarray(self.fraction)
         if fraction < ys[0]:
             return "<", self.params[0]
         if fraction > ys[-1]:
             return ">", self.params[-1]
+        if fraction == ys[-1]:  # the curve's plateau: every count from its start memorises as much
+            return "≥", self.params[int(np.searchsorted(ys, fraction, side="left"))]
         # the first count at which the monotone curve reaches the fraction (flat parts: the left end)
         i = int(np.searchsorted(ys, fraction, side="left"))
         if i == 0 or ys[i] == fraction:

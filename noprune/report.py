@@ -83,7 +83,7 @@ def build_report(records: Iterable[Record], columns: Sequence[Column] = COLUMNS)
         defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     )
     wanted = {(c.experiment, c.metric) for c in columns} | {(e, "nnz") for e in NNZ_SOURCES}
-    records = list(records)
+    records = list({r.key: r for r in records}.values())  # a run shared by two suites counts once
     curves = dense_curves(records)
     # (data, model) -> row -> dense curve key -> memorised fractions, for the E7 column
     memorised: dict[tuple[str, str], dict[tuple[str, str, float], dict[str, list[float]]]] = defaultdict(

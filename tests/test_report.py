@@ -38,7 +38,7 @@ RECORDS = [
 
 
 def test_columns_of_different_experiments_are_joined_and_averaged_over_seeds():
-    text = build_report(RECORDS)
+    text = build_report([*RECORDS, RECORDS[0]])  # a run in two suites' runs.csv counts once
     gaussian = text.split("### gaussian / mlp:8")[1].split("###")[0]
     rows = [line for line in gaussian.splitlines() if line.startswith("| ")][1:]
     assert rows[0].startswith("| random | 0.1 | 10 |")
@@ -88,6 +88,7 @@ def test_dense_curve_is_monotone_and_inverted_in_log_parameters():
     assert curve.equivalent(0.4) == ("=", pytest.approx(10**2.5))
     assert curve.equivalent(0.6) == ("=", pytest.approx(1000.0))
     assert curve.equivalent(0.1) == ("<", 100.0) and curve.equivalent(0.95) == (">", 10000.0)
+    assert curve.equivalent(0.7) == ("≥", 10000.0)
 
 
 def test_report_reads_the_dense_equivalent_off_dense_runs_with_the_same_training():
