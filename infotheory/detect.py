@@ -65,14 +65,20 @@ def permutation_null(
         joint = table[ones_c].sum(axis=1) + table[zeros_c].sum(axis=1)  # [perms, bits]
         marg = table[ones] + table[m - ones]
         totals += (joint - marg[None, :] + const).sum(axis=1) / m
+    note = "detector of data dependence (per-bit plug-in MI minus its permutation mean), not a bound"
+    return permutation_estimate(totals, m, len(uniq), note)
+
+
+def permutation_estimate(totals: np.ndarray, n_masks: int, n_draws: int, note: str) -> Estimate:
+    """A detector Estimate from ``totals`` = [observed statistic, then one per permutation]:
+    value T - mean(T_perm), p-value (1 + #{T_perm >= T}) / (1 + #permutations)."""
     t, null = totals[0], totals[1:]
-    p_value = (1 + int((null >= t - 1e-9).sum())) / (1 + n_permutations)
     details = {
         "statistic": float(t),
-        "p_value": p_value,
+        "p_value": (1 + int((null >= t - 1e-9).sum())) / (1 + len(null)),
         "null_mean": float(null.mean()),
-        "null_std": float(null.std(ddof=1)) if n_permutations > 1 else 0.0,
-        "n_permutations": n_permutations,
-        "note": "detector of data dependence (per-bit plug-in MI minus its permutation mean), not a bound",
+        "null_std": float(null.std(ddof=1)) if len(null) > 1 else 0.0,
+        "n_permutations": len(null),
+        "note": note,
     }
-    return Estimate(float(t - null.mean()), "detector", None, m, len(uniq), details)
+    return Estimate(float(t - null.mean()), "detector", None, n_masks, n_draws, details)

@@ -25,6 +25,7 @@ import numpy as np
 
 from infotheory.bounds import per_label_fano_lower_bound, upper_bound
 from infotheory.decoders import group_folds
+from infotheory.detect import permutation_estimate
 from infotheory.entropy import exact_zero
 from infotheory.estimate import Estimate
 
@@ -188,18 +189,11 @@ def label_detector(
     orders = [np.arange(k)] + [rng.permutation(k) for _ in range(n_permutations)]
     totals = np.array([(bits_gram * labels_gram[np.ix_(o, o)]).sum() for o in orders])
     totals *= k / (2 * np.log(2))
-    t, null = totals[0], totals[1:]
-    p_value = (1 + int((null >= t - 1e-9).sum())) / (1 + n_permutations)
-    details = {
-        "statistic": float(t),
-        "p_value": p_value,
-        "null_mean": float(null.mean()),
-        "null_std": float(null.std(ddof=1)) if n_permutations > 1 else 0.0,
-        "n_permutations": n_permutations,
-        "note": "detector of label dependence (summed squared bit-label correlations, in approximate "
-        "plug-in bits, minus the permutation mean), not a bound",
-    }
-    return Estimate(float(t - null.mean()), "detector", None, k, k, details)
+    note = (
+        "detector of label dependence (summed squared bit-label correlations, in approximate "
+        "plug-in bits, minus the permutation mean), not a bound"
+    )
+    return permutation_estimate(totals, k, k, note)
 
 
 def label_information(

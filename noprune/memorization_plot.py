@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from noprune.leaderboard import Record, Table, build_tables
-from noprune.plots import pruner_color, save_figure
+from noprune.plots import legend_right, plot_tables, pruner_color, save_figure
 
 METRIC = "memorised_fraction"
 
@@ -32,13 +32,7 @@ def plot_memorization(records: Iterable[Record], out_stem: Path) -> list[Path]:
     """Write ``out_stem.png`` and ``.pdf`` (``out_stem_<task>`` for several tasks); [] when no
     finished ``memorization`` run is among ``records``."""
     runs = [r for r in records if r.config.get("experiment") == "memorization"]
-    tables = build_tables(runs, METRIC)
-    out_stem = Path(out_stem)
-    paths: list[Path] = []
-    for table in tables:
-        name = out_stem.name if len(tables) == 1 else f"{out_stem.name}_{table.slug}"
-        paths += _figure(table, out_stem.parent / name)
-    return paths
+    return plot_tables(build_tables(runs, METRIC), out_stem, _figure)
 
 
 def _figure(table: Table, stem: Path) -> list[Path]:
@@ -69,8 +63,7 @@ def _figure(table: Table, stem: Path) -> list[Path]:
         ax.set_title(table.task, fontsize=10)
         ax.grid(True, alpha=0.3)
         note = "mean over seeds, band ±1 std\ndashed x: paper's Fig. 1a (read off)"
-        ax.legend(fontsize=8, title=note, title_fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-        ax.get_legend().set_frame_on(False)
+        legend_right(ax, note)
         return save_figure(fig, stem)
     finally:
         plt.close(fig)

@@ -14,7 +14,7 @@ import re
 import statistics
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +32,7 @@ from noprune.leaderboard import (
 )
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 #: Fixed colour per pruner (matplotlib's tab10); other pruners get one of ``_SPARE`` by name.
@@ -60,6 +61,19 @@ def save_figure(fig: Figure, stem: Path) -> list[Path]:
     return [png, pdf]
 
 
+def legend_right(ax: Axes, title: str) -> None:
+    """The legend outside the axes on the right, ``title`` as a small note above it."""
+    ax.legend(
+        fontsize=8,
+        title=title,
+        title_fontsize=7,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        frameon=False,
+        alignment="left",
+    )
+
+
 def pruner_color(pruner: str) -> str:
     """The colour of a pruner in every plot (stable across runs and tasks)."""
     return COLORS.get(pruner) or _SPARE[zlib.crc32(pruner.encode()) % len(_SPARE)]
@@ -76,12 +90,18 @@ def plot_metric(records: Iterable[Record], metric: str, out_stem: Path) -> list[
     records = list(records)
     if records and all(r.config.get("experiment") in COUNT_AXIS for r in records):
         return plot_against_pruned(records, metric, out_stem)
-    tables = build_tables(records, metric)
+    return plot_tables(build_tables(records, metric), out_stem, _plot_table)
+
+
+def plot_tables(
+    tables: Sequence[Table], out_stem: Path, draw: Callable[[Table, Path], list[Path]]
+) -> list[Path]:
+    """``draw`` each table to ``out_stem`` (one table) or ``out_stem_<task slug>`` (several)."""
     out_stem = Path(out_stem)
     paths: list[Path] = []
     for table in tables:
         name = out_stem.name if len(tables) == 1 else f"{out_stem.name}_{table.slug}"
-        paths += _plot_table(table, out_stem.parent / name)
+        paths += draw(table, out_stem.parent / name)
     return paths
 
 
@@ -139,15 +159,7 @@ def _plot_table(table: Table, stem: Path) -> list[Path]:
         note = "mean over seeds, band ±1 std" + (
             "\ndashed: published reference" if table.reference_rows else ""
         )
-        ax.legend(
-            fontsize=8,
-            title=note,
-            title_fontsize=7,
-            loc="upper left",
-            bbox_to_anchor=(1.01, 1.0),
-            frameon=False,
-            alignment="left",
-        )
+        legend_right(ax, note)
         return save_figure(fig, stem)
     finally:
         plt.close(fig)
@@ -249,15 +261,7 @@ def _plot_counts(
         note = "mean over seeds" + (
             f"\nbars at the right: peak readings of {references.E4_CITATION}" if marks else ""
         )
-        ax.legend(
-            fontsize=8,
-            title=note,
-            title_fontsize=7,
-            loc="upper left",
-            bbox_to_anchor=(1.01, 1.0),
-            frameon=False,
-            alignment="left",
-        )
+        legend_right(ax, note)
         return save_figure(fig, stem)
     finally:
         plt.close(fig)
