@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +19,11 @@ from torch import nn
 import pruners
 from noprune.config import ExperimentConfig, canonical, run_key
 from noprune.data import Dataset, balanced_batch, load_dataset
+from noprune.ensemble import EnsembleData, StackedMLP, prune_ensemble
 from noprune.errors import UnknownNameError, UserError
 from noprune.models import build_model, initialize
 from noprune.provenance import provenance, resolve_device
-from noprune.training import make_trainer, train
+from noprune.training import TrainConfig, make_trainer, train
 
 ABLATIONS = tuple(pruners.ABLATIONS)
 
@@ -68,6 +70,42 @@ def scoring_batch(config: ExperimentConfig, data: Dataset) -> tuple[torch.Tensor
     return balanced_batch(data, config.prune.batch_per_class, torch.Generator().manual_seed(config.seed))
 
 
+def pretraining(config: ExperimentConfig) -> TrainConfig:
+    """The training imp does per round and magnitude_after does dense: ``config.train`` for
+    ``prune.pretrain_epochs`` epochs."""
+    return dataclasses.replace(config.train, epochs=config.prune.pretrain_epochs, steps=0)
+
+
+def prune_stacked(
+    config: ExperimentConfig,
+    data: Dataset,
+    model: StackedMLP,
+    densities: float | Sequence[float],
+    *,
+    seeds: Sequence[int],
+    batch: tuple[torch.Tensor, torch.Tensor] | None,
+    ensemble: EnsembleData,
+) -> list[torch.Tensor]:
+    """``prune_ensemble`` with the pruner settings ``config.prune`` gives (those ``run_prune``
+    gives the one-model pruner); ``data`` sizes imp's and magnitude_after's training steps."""
+    prune = config.prune
+    pruner = make_pruner(config, data)
+    return prune_ensemble(
+        prune.pruner,
+        model,
+        densities,
+        seeds=seeds,
+        batch=batch,
+        scope=prune.scope,
+        invert=prune.ablation == "invert",
+        data=ensemble,
+        train=pretraining(config),
+        train_steps=getattr(pruner, "train_steps", 0),
+        rewind_step=getattr(pruner, "rewind_step", 0),
+        include_biases=prune.biases,
+    )
+
+
 def run_prune(
     config: ExperimentConfig, *, device: torch.device | str = "auto", data_root: str | None = None
 ) -> PruneOutcome:
@@ -79,7 +117,7 @@ def run_prune(
     model = build_model(config.model, data.input_shape, data.num_classes, seed=config.seed).to(device)
     pruner = make_pruner(config, data)
     batch = scoring_batch(config, data)
-    pretrain = dataclasses.replace(config.train, epochs=prune.pretrain_epochs, steps=0)
+    pretrain = pretraining(config)
     start = time.perf_counter()
     masks = pruner.prune(
         model,

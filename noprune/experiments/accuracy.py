@@ -24,11 +24,10 @@ from noprune.ensemble import (
     EnsembleResult,
     StackedMLP,
     member_masks,
-    prune_ensemble,
     train_ensemble,
 )
 from noprune.models import build_model
-from noprune.pipeline import check_config, make_pruner, run_prune, scoring_batch
+from noprune.pipeline import check_config, make_pruner, prune_stacked, run_prune, scoring_batch
 from noprune.specs import split_spec
 from noprune.training import Metrics, TrainConfig, TrainingDiverged
 from pruners import MaskSet
@@ -144,8 +143,9 @@ def prune_batch(
     data = EnsembleData.from_datasets(datasets).to(device)
     seeds = [c.seed for c in members]
     start = time.perf_counter()
-    masks = prune_ensemble(
-        first.prune.pruner,
+    masks = prune_stacked(
+        first,
+        datasets[0],
         model,
         [c.prune.density for c in members],
         seeds=seeds,
@@ -157,13 +157,7 @@ def prune_batch(
             if scores_on_batch
             else None
         ),
-        scope=first.prune.scope,
-        invert=first.prune.ablation == "invert",
-        data=data,
-        train=dataclasses.replace(first.train, epochs=first.prune.pretrain_epochs, steps=0),
-        train_steps=getattr(pruner, "train_steps", 0),
-        rewind_step=getattr(pruner, "rewind_step", 0),
-        include_biases=first.prune.biases,
+        ensemble=data,
     )
     return PrunedEnsemble(members, model, data, masks, (time.perf_counter() - start) / len(members))
 

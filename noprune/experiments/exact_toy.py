@@ -33,7 +33,6 @@ Nothing is trained after pruning: only the mask matters here.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from typing import Any
@@ -45,11 +44,11 @@ from infotheory.entropy import symbol_counts
 from noprune.config import ExperimentConfig
 from noprune.data import load_dataset, synthetic
 from noprune.data.base import make_generator
-from noprune.ensemble import BATCHED, EnsembleData, StackedMLP, prune_ensemble
+from noprune.ensemble import BATCHED, EnsembleData, StackedMLP
 from noprune.errors import UnknownNameError, UserError
 from noprune.experiments.accuracy import MLP_MODELS
 from noprune.models import build_model
-from noprune.pipeline import check_config, make_pruner
+from noprune.pipeline import check_config, prune_stacked
 from noprune.specs import options_of, parse_kwargs, split_spec
 from pruners.selection import keep_count
 
@@ -97,20 +96,14 @@ def run(config: ExperimentConfig, *, device: torch.device, data_root: str | None
     init = build_model(config.model, sample.input_shape, sample.num_classes, seed=config.seed)
     model = StackedMLP.from_models([init] * m).to(device)  # one init shared by all members
     x, y = x.to(device), y.to(device)
-    pruner = make_pruner(config, sample)
-    masks = prune_ensemble(
-        prune.pruner,
+    masks = prune_stacked(
+        config,
+        sample,
         model,
         prune.density,
         seeds=[config.seed] * m,
         batch=(x, y),  # snip and grasp score on the member's whole training set
-        scope=prune.scope,
-        invert=prune.ablation == "invert",
-        data=EnsembleData(x, y),
-        train=dataclasses.replace(config.train, epochs=prune.pretrain_epochs, steps=0),
-        train_steps=getattr(pruner, "train_steps", 0),
-        rewind_step=getattr(pruner, "rewind_step", 0),
-        include_biases=prune.biases,
+        ensemble=EnsembleData(x, y),
     )
     bits = torch.cat([mask.reshape(m, -1) for mask in masks], dim=1).cpu().numpy()
     p = bits.shape[1]

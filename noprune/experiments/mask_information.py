@@ -25,14 +25,13 @@ from infotheory import effective_parameters, label_information, pack
 from noprune.config import ExperimentConfig
 from noprune.data import load_dataset
 from noprune.data.base import make_generator
-from noprune.ensemble import EnsembleData, StackedMLP, prune_ensemble
+from noprune.ensemble import EnsembleData, StackedMLP
 from noprune.ensemble.pruning import BATCHED, masked_copy
 from noprune.errors import UserError
+from noprune.experiments.accuracy import MLP_MODELS
 from noprune.models import build_model
-from noprune.pipeline import check_config, make_pruner
+from noprune.pipeline import check_config, prune_stacked
 from noprune.specs import split_spec
-
-MLP_MODELS = ("mlp", "mlp_nobias", "lenet_300_100")
 
 
 def check(config: ExperimentConfig) -> None:
@@ -73,21 +72,15 @@ def run(config: ExperimentConfig, *, device: torch.device, data_root: str | None
     model = StackedMLP.from_models([init] * k).to(device)
     theta0 = model.clone()
     ensemble = EnsembleData(x[None].to(device), labels.to(device))
-    pruner = make_pruner(config, relabelled)
     start = time.perf_counter()
-    masks = prune_ensemble(
-        config.prune.pruner,
+    masks = prune_stacked(
+        config,
+        relabelled,
         model,
         config.prune.density,
         seeds=[config.seed] * k,  # one pruner seed and one training order: only the labels vary
         batch=(x[None].to(device), labels.to(device)),
-        scope=config.prune.scope,
-        invert=config.prune.ablation == "invert",
-        data=ensemble,
-        train=dataclasses.replace(config.train, epochs=config.prune.pretrain_epochs, steps=0),
-        train_steps=getattr(pruner, "train_steps", 0),
-        rewind_step=getattr(pruner, "rewind_step", 0),
-        include_biases=config.prune.biases,
+        ensemble=ensemble,
     )
     pruning_seconds = time.perf_counter() - start
     start = time.perf_counter()
