@@ -297,6 +297,8 @@ def fit_ensemble(
     seeds: Sequence[int],
     steps: int | None = None,
     stop: StopRule | None = None,
+    perturb: Callable[[list[torch.Tensor]], None] | None = None,
+    on_epoch: Callable[[StackedMLP], None] | None = None,
 ) -> FitLog:
     """Train the K members of ``model`` in place, masked weights held at exactly zero.
 
@@ -304,6 +306,8 @@ def fit_ensemble(
     ``seeds[k]`` orders member k's minibatches. Runs ``steps`` (default
     ``config.total_steps(n)``) unless members stop.
     A member whose loss becomes NaN or infinite is marked diverged and stops changing.
+    ``perturb`` changes the gradients in place before each optimizer step (e.g. gradient noise;
+    it turns off the fused SGD update); ``on_epoch`` sees the model after every epoch's last step.
     """
     if config.augment:
         raise ValueError("the ensemble trainer is for MLPs on vectors; augmentation is not supported")
@@ -346,14 +350,19 @@ def fit_ensemble(
             active &= finite
             frozen.hold(~active)
         lr = config.lr * lr_factor(config, step, total, per_epoch)
-        if optimizer.fusable():
+        if optimizer.fusable() and perturb is None:
             backward(model, inputs, grad, optimizer.fused_rule(model, lr))
         else:
-            optimizer.step(backward(model, inputs, grad), lr)
+            grads = backward(model, inputs, grad)
+            if perturb is not None:
+                perturb(grads)
+            optimizer.step(grads, lr)
         frozen.restore()
         if keep is not None:
             torch._foreach_mul_(masked, keep)
         steps_run += active.long()
+        if on_epoch is not None and within == per_epoch - 1:
+            on_epoch(model)
         if stop is not None and (step + 1) % stop.check_every == 0:
             active &= ~reached(model, x, y, stop)
             if not bool(active.any()):

@@ -59,22 +59,14 @@ import torch
 from noprune.config import ExperimentConfig, canonical
 from noprune.data import load_dataset
 from noprune.data.base import make_generator
-from noprune.ensemble import EnsembleData, StackedMLP
+from noprune.ensemble import EnsembleData, StackedMLP, fit_ensemble
 from noprune.ensemble.pruning import magnitude_scores
-from noprune.ensemble.train import (
-    Frozen,
-    StackedOptimizer,
-    backward,
-    forward_with_cache,
-    gather,
-    loss_and_output_gradient,
-)
 from noprune.errors import UserError
 from noprune.experiments.accuracy import MLP_MODELS
 from noprune.models import build_model
 from noprune.pipeline import check_config
 from noprune.specs import split_spec
-from noprune.training import TrainConfig, TrainingDiverged, lr_factor
+from noprune.training import TrainConfig, TrainingDiverged
 from pruners.schedules import iterative
 from pruners.selection import select_rows
 
@@ -200,56 +192,28 @@ def train_round(
     """``fit_ensemble`` for ``config.epochs`` epochs (member k's data order from ``seeds[k]``,
     a fresh optimizer, pruned weights held at zero), plus ``noise`` added to the gradients and
     ``probe`` evaluated after every epoch. Members whose loss becomes non-finite stop changing."""
-    k, n, device = model.size, data.n_train, model.device
-    keep = [m.to(device=device, dtype=model.weights[0].dtype) for m in masks]
-    masked = model.masked_tensors(len(masks))
-    x, y = data.x_train.to(device), data.y_train.to(device)
-    per_epoch = config.steps_per_epoch(n)
-    total = config.total_steps(n)
-    batch = n if config.batch_size == 0 else min(config.batch_size, n)
-    minibatch = batch < n
-    generators = [torch.Generator().manual_seed(int(s)) for s in seeds] if minibatch else []
-    params = model.parameters()
-    torch._foreach_mul_(masked, keep)
-    optimizer = StackedOptimizer(params, config)
-    active = torch.ones(k, dtype=torch.bool, device=device)
-    diverged = torch.zeros(k, dtype=torch.bool, device=device)
-    frozen = Frozen(params)
     corr, loss = [], []
-    start = time.perf_counter()
-    order = None
-    for step in range(total):
-        within = step % per_epoch
-        if minibatch and within == 0:
-            order = torch.stack([torch.randperm(n, generator=g) for g in generators]).to(device)
-        idx = order[:, within * batch : (within + 1) * batch] if minibatch else None
-        output, inputs = forward_with_cache(model, gather(x, idx, k))
-        losses, grad = loss_and_output_gradient(output, gather(y, idx, k))
-        finite = torch.isfinite(losses)
-        if not bool(finite.all()):
-            diverged |= ~finite
-            active &= finite
-            frozen.hold(~active)
-        lr = config.lr * lr_factor(config, step, total, per_epoch)
-        if optimizer.fusable() and noise is None:
-            backward(model, inputs, grad, optimizer.fused_rule(model, lr))
-        else:
-            grads = backward(model, inputs, grad)
-            if noise is not None:
-                noise.add_(grads)
-            optimizer.step(grads, lr)
-        frozen.restore()
-        torch._foreach_mul_(masked, keep)
-        if probe is not None and within == per_epoch - 1:
-            c, l_ = probe(model)
-            corr.append(c)
-            loss.append(l_)
-    empty = torch.zeros(0, k, dtype=torch.float64)
+
+    def record(net: StackedMLP) -> None:
+        c, l_ = probe(net)
+        corr.append(c)
+        loss.append(l_)
+
+    log = fit_ensemble(
+        model,
+        data,
+        masks,
+        dataclasses.replace(config, gradient_noise=0.0),  # the noise comes in as ``perturb``
+        seeds=seeds,
+        perturb=None if noise is None else noise.add_,
+        on_epoch=None if probe is None else record,
+    )
+    empty = torch.zeros(0, model.size, dtype=torch.float64)
     return RoundTrace(
         torch.stack(corr).cpu() if corr else empty,
         torch.stack(loss).cpu() if loss else empty,
-        diverged.cpu(),
-        time.perf_counter() - start,
+        log.diverged.cpu(),
+        log.seconds,
     )
 
 
