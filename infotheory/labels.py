@@ -70,6 +70,23 @@ def _chunk(p_bits: int, rows: int, budget_bytes: int) -> int:
     return max(8, (budget_bytes // (16 * max(rows, 1))) // 8 * 8)
 
 
+def overlaps(packed: np.ndarray, p_bits: int, budget_bytes: int = 1 << 26) -> np.ndarray:
+    """[K, K] numbers of weights two masks both keep (X X^T; the diagonal holds each mask's
+    count), one pass over the bits in column chunks. Both decoders below need only this."""
+    packed = np.asarray(packed, dtype=np.uint8)
+    out = np.zeros((len(packed), len(packed)))
+    step = _chunk(p_bits, 2 * len(packed), budget_bytes)
+    for s in range(0, p_bits, step):
+        bits = _unpacked(packed, p_bits, s, s + step)
+        out += bits @ bits.T  # float32 counts of one chunk are exact
+    return out
+
+
+def _check_rows(gram: np.ndarray, labels: np.ndarray) -> None:
+    if len(gram) != len(labels):
+        raise ValueError(f"{len(gram)} masks but {len(labels)} label vectors")
+
+
 def per_label_centroid_cv(
     packed: np.ndarray,
     p_bits: int,
@@ -83,37 +100,31 @@ def per_label_centroid_cv(
     For label i a test mask gets the label whose training masks (those with y_i = 0, and those
     with y_i = 1) are nearer in mean Hamming distance, |x| + sum_j c_j - 2 x . c with c the
     class's mean mask (ties -> 0; a class with no training mask is never predicted). Mean, not
-    majority, centroids: at low density the majority of every class is the empty mask. Folds split the K
-    draws (one mask per draw), so no draw is both trained on and tested.
+    majority, centroids: at low density the majority of every class is the empty mask. Folds
+    split the K draws (one mask per draw), so no draw is both trained on and tested.
     """
-    packed = np.asarray(packed, dtype=np.uint8)
-    y = np.asarray(labels).astype(np.float32)
+    return centroid_errors(overlaps(packed, p_bits, budget_bytes), labels, folds, seed)
+
+
+def centroid_errors(gram: np.ndarray, labels: np.ndarray, folds: int = 5, seed: int = 0) -> np.ndarray:
+    """:func:`per_label_centroid_cv` from the masks' :func:`overlaps`: x . c and sum_j c_j are
+    means of overlaps and counts over the class's training masks."""
+    y = np.asarray(labels, dtype=np.float64)
+    _check_rows(gram, y)
     k, n = y.shape
-    if len(packed) != k:
-        raise ValueError(f"{len(packed)} masks but {k} label vectors")
+    sizes = np.diag(gram)
     wrong = np.zeros((k, n))
-    step = _chunk(p_bits, n + k, budget_bytes)
     for test in group_folds(np.arange(k), folds, seed):
         train = np.setdiff1d(np.arange(k), test)
-        yt = y[train]
-        n1 = yt.sum(axis=0)
-        n0 = len(train) - n1
-        dist1 = np.zeros((len(test), n))
-        dist0 = np.zeros((len(test), n))
-        for s in range(0, p_bits, step):
-            bits = _unpacked(packed, p_bits, s, s + step)
-            ones1 = yt.T @ bits[train]  # [n, bits]: training masks with y_i = 1 keeping bit j
-            ones0 = bits[train].sum(axis=0)[None, :] - ones1
-            c1 = ones1 / np.maximum(n1, 1)[:, None]  # mean masks of the two classes
-            c0 = ones0 / np.maximum(n0, 1)[:, None]
-            xt = bits[test]
-            size = xt.sum(axis=1, keepdims=True)
-            dist1 += size + c1.sum(axis=1)[None, :] - 2 * (xt @ c1.T)
-            dist0 += size + c0.sum(axis=1)[None, :] - 2 * (xt @ c0.T)
-        dist1[:, n1 == 0] = np.inf
-        dist0[:, n0 == 0] = np.inf
-        predict = (dist1 < dist0).astype(np.float32)
-        wrong[test] = predict != y[test]
+        dists = []
+        for member in (1.0 - y[train], y[train]):  # class 0, class 1: [train, n] indicators
+            count = member.sum(axis=0)
+            mean_size = sizes[train] @ member / np.maximum(count, 1)
+            mean_overlap = gram[np.ix_(test, train)] @ member / np.maximum(count, 1)
+            dist = sizes[test][:, None] + mean_size[None, :] - 2 * mean_overlap
+            dist[:, count == 0] = np.inf
+            dists.append(dist)
+        wrong[test] = (dists[1] < dists[0]) != (y[test] > 0)
     return wrong
 
 
@@ -132,24 +143,24 @@ def per_label_ridge_cv(
     mask size; the ridge is the mean squared norm of the centred training masks (a scale-free
     choice made without the test draws). A test mask gets y_i = 1 when the probe is positive.
     """
-    packed = np.asarray(packed, dtype=np.uint8)
+    return ridge_errors(overlaps(packed, p_bits, budget_bytes), labels, folds, seed)
+
+
+def ridge_errors(gram: np.ndarray, labels: np.ndarray, folds: int = 5, seed: int = 0) -> np.ndarray:
+    """:func:`per_label_ridge_cv` from the masks' :func:`overlaps`, centred per fold on the
+    training mean mu: (x - mu) . (x' - mu) = x . x' - x . mu - mu . x' + mu . mu."""
     y = 2.0 * np.asarray(labels, dtype=np.float64) - 1.0
+    _check_rows(gram, y)
     k, n = y.shape
     wrong = np.zeros((k, n))
-    step = _chunk(p_bits, 2 * k, budget_bytes)
     for test in group_folds(np.arange(k), folds, seed):
         train = np.setdiff1d(np.arange(k), test)
-        gram = np.zeros((len(train), len(train)))
-        cross = np.zeros((len(test), len(train)))
-        for s in range(0, p_bits, step):
-            bits = _unpacked(packed, p_bits, s, s + step).astype(np.float64)
-            mu = bits[train].mean(axis=0)
-            xt, xv = bits[train] - mu, bits[test] - mu
-            gram += xt @ xt.T
-            cross += xv @ xt.T
-        ridge = max(np.trace(gram) / len(train), 1e-12)
+        tt, vt = gram[np.ix_(train, train)], gram[np.ix_(test, train)]
+        centred = tt - tt.mean(axis=0)[None, :] - tt.mean(axis=1)[:, None] + tt.mean()
+        cross = vt - vt.mean(axis=1)[:, None] - tt.mean(axis=0)[None, :] + tt.mean()
+        ridge = max(np.trace(centred) / len(train), 1e-12)
         target = y[train] - y[train].mean(axis=0)
-        dual = np.linalg.solve(gram + ridge * np.eye(len(train)), target)
+        dual = np.linalg.solve(centred + ridge * np.eye(len(train)), target)
         score = cross @ dual + y[train].mean(axis=0)
         wrong[test] = (score > 0) != (y[test] > 0)
     return wrong
@@ -228,8 +239,9 @@ def label_information(
     upper = upper_bound(packed, p_bits, draws, h_s=float(n), alpha=alpha / 2)
     errors: dict[str, float] = {}
     if k >= 2 * folds:
-        errors["centroid"] = float(per_label_centroid_cv(packed, p_bits, labels, folds, seed).sum())
-        errors["ridge"] = float(per_label_ridge_cv(packed, p_bits, labels, folds, seed).sum())
+        gram = overlaps(packed, p_bits)  # one pass over the bits serves both decoders
+        errors["centroid"] = float(centroid_errors(gram, labels, folds, seed).sum())
+        errors["ridge"] = float(ridge_errors(gram, labels, folds, seed).sum())
     for name, guess in (guesses or {}).items():
         errors[name] = float((np.asarray(guess) != labels).sum())
     level = alpha / 2 / max(1, len(errors))
