@@ -23,6 +23,7 @@ from noprune.ensemble import (
     StopRule,
     member_masks,
     prune_ensemble,
+    pruning,
     stacked_masks_of,
     train_ensemble,
 )
@@ -125,16 +126,17 @@ def check_prune_equivalence(
     rewind_step: int = 0,
     imp_rate: float = IMP_RATE,
     densities: Sequence[float] = DENSITIES,
+    seeds: Sequence[int] = SEEDS,
 ) -> None:
-    models = models_for(digits)
-    batches = batches_for(digits)
+    models = models_for(digits, seeds)
+    batches = batches_for(digits, seeds)
     stacked = StackedMLP.from_models(models)
     n_prunable = sum(w[0].numel() for w in stacked.weights)
     masks = prune_ensemble(
         name,
         stacked,
         list(densities),
-        seeds=list(SEEDS),
+        seeds=list(seeds),
         batch=stack_batches(batches),
         scope=scope,
         invert=invert,
@@ -146,7 +148,7 @@ def check_prune_equivalence(
     )
     assert [tuple(m.shape) for m in masks] == [tuple(w.shape) for w in stacked.weights]
     settings = pruner_settings(name, rewind_step, imp_rate)
-    for k, (seed, density) in enumerate(zip(SEEDS, densities, strict=True)):
+    for k, (seed, density) in enumerate(zip(seeds, densities, strict=True)):
         single = copy.deepcopy(models[k])
         expected = pruners.get(name, **settings).prune(
             single,
@@ -184,6 +186,28 @@ def test_prune_ensemble_masks_and_weights_match_single_pruner(digits: Dataset, n
 @pytest.mark.parametrize("name", BATCHED)
 def test_prune_ensemble_invert_matches_single_pruner(digits: Dataset, name: str, scope: str) -> None:
     check_prune_equivalence(digits, name, scope, invert=True)
+
+
+@pytest.mark.parametrize("scope", ["global", "layerwise"])
+def test_imp_members_that_differ_only_in_density_share_rounds(
+    digits: Dataset, scope: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Members with one seed and several target densities train their common early rounds once,
+    and each still gets the single pruner's mask."""
+    seeds, densities = (0, 0, 1, 0), (0.1, 0.05, 0.1, 0.3)
+    trained: list[int] = []
+    fit = pruning.fit_ensemble
+
+    def counting_fit(model, *args, **kwargs):
+        trained.append(model.size)
+        return fit(model, *args, **kwargs)
+
+    monkeypatch.setattr(pruning, "fit_ensemble", counting_fit)
+    check_prune_equivalence(digits, "imp", scope, densities=densities, seeds=seeds)
+    # Schedules 0.8, 0.8^2, ...: seed 0's three members share rounds 1-5 (one trains for three,
+    # beside seed 1); round 6 lands 0.3 on its target; 0.1 and 0.05 share rounds 7-10 and part
+    # at round 11; rounds 12-14 train seed 0 at 0.05 alone, beside a copy of itself.
+    assert trained == [2] * 5 + [3] + [2] * 4 + [3] + [2] * 3
 
 
 @pytest.mark.parametrize("name", ["snip", "grasp"])

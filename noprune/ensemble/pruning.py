@@ -167,6 +167,19 @@ def prune_ensemble(
     return masks
 
 
+def _identical_members(state: Sequence[torch.Tensor], data: EnsembleData, seeds: Sequence[int]) -> list[int]:
+    """For each member, the first member with the same seed, parameters and training data."""
+    rows = [t for t in (*state, data.x_train, data.y_train) if t.shape[0] == len(seeds)]
+
+    def same(j: int, k: int) -> bool:
+        return seeds[j] == seeds[k] and all(torch.equal(t[j], t[k]) for t in rows)
+
+    origin: list[int] = []
+    for k in range(len(seeds)):
+        origin.append(next((j for j in sorted(set(origin)) if same(j, k)), k))
+    return origin
+
+
 def after_training(
     name: str,
     model: StackedMLP,
@@ -193,12 +206,19 @@ def after_training(
         fit_ensemble(model, data, None, train, seeds=seeds, steps=rewind_step)
     rewind_point = model.state()
     schedules = [iterative(d, rate) for d in densities]
+    origin = _identical_members(rewind_point, data, seeds)
     for r in range(max(len(s) for s in schedules)):
-        # Only members whose schedule has a round r train in it (densities may differ); a lone
-        # member trains beside a copy of itself, so its numbers never depend on its neighbours
-        # (batched matmuls take another kernel for a single matrix).
-        members = [k for k, s in enumerate(schedules) if len(s) > r]
-        members = torch.tensor(members if len(members) > 1 else members * 2, device=model.device)
+        # Members that start alike (same seed, init and data) and have pruned to the same
+        # densities so far hold the same mask: one of them trains and prunes for all (an imp
+        # sweep over densities shares its early rounds). Only members whose schedule has a round
+        # r train in it; a lone member trains beside a copy of itself, so its numbers never
+        # depend on its neighbours (batched matmuls take another kernel for a single matrix).
+        groups: dict[tuple, list[int]] = {}
+        for k, s in enumerate(schedules):
+            if len(s) > r:
+                groups.setdefault((origin[k], tuple(s[: r + 1])), []).append(k)
+        leaders = [ks[0] for ks in groups.values()]
+        members = torch.tensor(leaders if len(leaders) > 1 else leaders * 2, device=model.device)
         sub = model.take(members)
         sub_masks = [m[members] for m in masks]
         fit_ensemble(
@@ -216,7 +236,8 @@ def after_training(
             alive=sub_masks,
             invert=invert,
         )
-        for m, p in zip(masks, pruned, strict=True):
-            m[members] = p
+        for i, ks in enumerate(groups.values()):
+            for m, p in zip(masks, pruned, strict=True):
+                m[ks] = p[i]
         model.load(rewind_point)
     return masks
