@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
 import pytest
 import torch
 from torch import nn
 
 import pruners
+
+
+@pytest.fixture(scope="module")
+def one_thread() -> Iterator[None]:
+    """One torch thread for a module: tiny (batched) matmuls gain nothing from a second thread,
+    and on busy shared cores its spin-waits make them tens of times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def tiny_mlp(seed: int = 0, widths: tuple[int, ...] = (32, 16), d: int = 20, classes: int = 4) -> nn.Module:

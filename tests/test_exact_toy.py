@@ -4,7 +4,6 @@ I(m; D | init), exact zeros of data-blind pruners, and the Fig. 4-like plot."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,14 +26,7 @@ M = math.comb(8, 6) * 2**6  # 1792 distinct toy data sets
 FULL_BATCH = {"optimizer": "sgd", "lr": 0.1, "momentum": 0.0, "batch_size": 0}
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """Tiny batched matmuls gain nothing from a second thread, and on a busy shared machine
-    its spin-waits make them tens of times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def config(

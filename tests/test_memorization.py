@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -30,14 +29,7 @@ SMALL = ExperimentConfig(
 TIMES = ("scoring_seconds", "train_seconds", "ensemble_size")
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """Small matmuls gain nothing from a second thread, and on a busy shared machine its
-    spin-waits make them tens of times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def small(pruner: str, density: float, seed: int, **train: object) -> ExperimentConfig:

@@ -6,7 +6,6 @@ determinism, member = one-seed run, bit-equality with ``fit_ensemble``, gradient
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -34,14 +33,7 @@ TINY = {
 }
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """Tiny batched matmuls gain nothing from a second thread; on busy shared cores its
-    spin-waits make them tens of times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny(seed: int = 0, **train: Any) -> ExperimentConfig:
@@ -88,8 +80,7 @@ def test_rounds_follow_the_imp_schedule() -> None:
 
 
 @pytest.fixture(scope="module")
-def tiny_runs() -> list[dict[str, Any]]:
-    torch.set_num_threads(1)
+def tiny_runs(one_thread: None) -> list[dict[str, Any]]:
     return nc.run_batch([tiny(0), tiny(1), tiny(2)], device=CPU, data_root=None)
 
 

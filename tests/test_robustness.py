@@ -38,13 +38,7 @@ def config(pruner: str = "snip", density: float = 0.3, seed: int = 0, **prune) -
     )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny batched matmuls run far faster on one thread than on two busy cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def without_times(metrics: dict) -> dict:
