@@ -63,6 +63,7 @@ from noprune.ensemble import EnsembleData, StackedMLP, fit_ensemble
 from noprune.ensemble.pruning import magnitude_scores
 from noprune.errors import UserError
 from noprune.experiments.accuracy import MLP_MODELS
+from noprune.experiments.alone import run_alone
 from noprune.models import build_model
 from noprune.pipeline import check_config
 from noprune.specs import split_spec
@@ -342,9 +343,4 @@ def run_batch(
     return results
 
 
-def run(config: ExperimentConfig, *, device: torch.device, data_root: str | None) -> dict[str, Any]:
-    """The corr trace of one config (run beside a copy of itself, as in ``run_batch``)."""
-    result = run_batch([config], device=device, data_root=data_root)[0]
-    if isinstance(result, Exception):
-        raise result
-    return result
+run = run_alone(run_batch, "The corr trace of one config (run beside a copy of itself, as in ``run_batch``).")

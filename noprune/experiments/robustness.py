@@ -58,6 +58,7 @@ from noprune.ensemble import MEMORISED, StackedMLP, StopRule, train_ensemble
 from noprune.ensemble.pruning import BATCHED, masked_copy
 from noprune.errors import UserError
 from noprune.experiments import accuracy
+from noprune.experiments.alone import run_alone
 from noprune.specs import split_spec
 
 CHECK_EVERY = 10
@@ -218,14 +219,6 @@ def lipschitz_metrics(
 # -- the experiment ---------------------------------------------------------------------------
 
 
-def run(config: ExperimentConfig, *, device: torch.device, data_root: str | None) -> dict[str, Any]:
-    """One config: the ensemble path with a lone member (``run_batch``)."""
-    result = run_batch([config], device=device, data_root=data_root)[0]
-    if isinstance(result, Exception):
-        raise result
-    return result
-
-
 def run_batch(
     configs: Sequence[ExperimentConfig], *, device: torch.device, data_root: str | None
 ) -> list[dict[str, Any] | Exception]:
@@ -270,3 +263,6 @@ def run_batch(
             )
         out.append(metrics)
     return out
+
+
+run = run_alone(run_batch, "One config: the ensemble path with a lone member (``run_batch``).")
