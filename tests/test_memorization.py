@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from noprune.config import ExperimentConfig, PruneConfig
-from noprune.ensemble import MEMORISED
+from noprune.ensemble import CHECK_EVERY, MEMORISED, memorisation_stop
 from noprune.experiments import batch_key, get_experiment, memorization
 from noprune.leaderboard import Record
 from noprune.memorization_plot import PAPER_FIG1A, plot_memorization
@@ -76,8 +76,26 @@ def test_dense_network_memorises_every_e1_point() -> None:
     for m in run_batch(configs):
         assert m["memorised_fraction"] == 1.0
         assert m["train_accuracy"] == 1.0 and m["train_loss"] <= MEMORISED
-        assert 0 < m["steps"] < budget and m["steps"] % memorization.CHECK_EVERY == 0
+        assert 0 < m["steps"] < budget and m["steps"] % CHECK_EVERY == 0
         assert m["density"] == 1.0 and m["nnz"] == m["numel"] == 30 * 100 + 100 * 100 + 100 * 2
+
+
+def test_minibatch_training_checks_memorisation_once_an_epoch() -> None:
+    """A check is a forward pass over the whole training set: full batch checks every 10
+    steps, minibatch training at the end of each epoch (never more often than every 10 steps);
+    a dense minibatch network stops at an epoch's end, on both paths."""
+    assert memorisation_stop(TrainConfig(batch_size=0), 30).check_every == CHECK_EVERY
+    assert memorisation_stop(TrainConfig(batch_size=64), 5000).check_every == 79
+    assert memorisation_stop(TrainConfig(batch_size=64), 300).check_every == CHECK_EVERY
+    config = dataclasses.replace(
+        e1("random", 1.0, 0),
+        data="gaussian:n=120",
+        train=TrainConfig(optimizer="adam", lr=0.01, batch_size=8, epochs=100),
+    )
+    (batched,) = run_batch([config])
+    alone = memorization.run(config, device=CPU, data_root=None)
+    assert batched["memorised_fraction"] == alone["memorised_fraction"] == 1.0
+    assert 0 < batched["steps"] == alone["steps"] < 1500 and batched["steps"] % 15 == 0
 
 
 @pytest.mark.parametrize("pruner", ["random", "snip", "synflow", "imp"])

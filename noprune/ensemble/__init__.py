@@ -10,6 +10,7 @@ it, within float tolerance (tests/test_ensemble.py).
 from noprune.ensemble.pruning import BATCHED, prune_ensemble
 from noprune.ensemble.stacked import StackedMLP, member_masks, stacked_masks_of
 from noprune.ensemble.train import (
+    CHECK_EVERY,
     MEMORISED,
     EnsembleData,
     EnsembleResult,
@@ -17,11 +18,13 @@ from noprune.ensemble.train import (
     StopRule,
     fit_ensemble,
     measure,
+    memorisation_stop,
     train_ensemble,
 )
 
 __all__ = [
     "BATCHED",
+    "CHECK_EVERY",
     "MEMORISED",
     "EnsembleData",
     "EnsembleResult",
@@ -31,6 +34,7 @@ __all__ = [
     "fit_ensemble",
     "measure",
     "member_masks",
+    "memorisation_stop",
     "prune_ensemble",
     "stacked_masks_of",
     "train_ensemble",

@@ -84,6 +84,19 @@ class StopRule:
     check_every: int = 10
 
 
+CHECK_EVERY = 10
+"""Fewest steps between two checks of :func:`memorisation_stop`."""
+
+
+def memorisation_stop(config: TrainConfig, n: int) -> StopRule:
+    """Stop a member once every one of its ``n`` training points is memorised, checked every
+    ``max(CHECK_EVERY, steps per epoch)`` steps: every 10 steps of full-batch training, at the
+    end of every epoch of minibatch training. A check is a forward pass over the whole training
+    set; every 10 minibatch steps it cost more than the training (E2 on 5,000 FashionMNIST
+    points, batch 64: 70% of the time)."""
+    return StopRule(memorised_loss=MEMORISED, check_every=max(CHECK_EVERY, config.steps_per_epoch(n)))
+
+
 @dataclass
 class EnsembleResult:
     """Per-member metrics, each a tensor of shape [K]."""

@@ -2,8 +2,9 @@
 training point is memorised or the budget is spent, record the fraction of points memorised.
 
 A point counts as memorised when its cross-entropy loss is <= ln(2)/10
-(:data:`noprune.ensemble.MEMORISED`). A network stops training at the first check (every
-:data:`CHECK_EVERY` steps) at which all of its points are memorised, else after the budget of
+(:data:`noprune.ensemble.MEMORISED`). A network stops training at the first check at which all
+of its points are memorised (:func:`noprune.ensemble.memorisation_stop`: every 10 steps of
+full-batch training, at the end of every epoch of minibatch training), else after the budget of
 ``config.train`` (the suite names it: ``benchmarks/suites/e1-memorization.toml``).
 
 Training. The paper gives "cross-entropy, lr 1e-2" and no optimizer or budget. The E1 suite
@@ -45,15 +46,10 @@ from torch.nn import functional as F
 
 from noprune.config import ExperimentConfig
 from noprune.data import load_dataset
-from noprune.ensemble import MEMORISED, StopRule, train_ensemble
+from noprune.ensemble import MEMORISED, memorisation_stop, train_ensemble
 from noprune.experiments import accuracy
 from noprune.pipeline import nonzero_density, run_prune
 from noprune.training import evaluate, fit
-
-CHECK_EVERY = 10
-"""Steps between two checks of the stopping rule (all points memorised)."""
-
-STOP = StopRule(memorised_loss=MEMORISED, check_every=CHECK_EVERY)
 
 batch_key = accuracy.batch_key
 """As ``accuracy``: MLPs on the batched pruners, configs differing in seed and density."""
@@ -82,7 +78,7 @@ def run(config: ExperimentConfig, *, device: torch.device, data_root: str | None
         config.train,
         seed=config.seed,
         stop=lambda m: memorised_fraction(m, x, y) == 1.0,
-        check_every=CHECK_EVERY,
+        check_every=memorisation_stop(config.train, len(y)).check_every,
     )
     seconds = time.perf_counter() - start
     return {
@@ -106,10 +102,11 @@ def run_batch(
     pruned = accuracy.prune_batch(configs, device=device, data_root=data_root)
     if pruned is None:
         return [run(c, device=device, data_root=data_root) for c in configs]
-    result = train_ensemble(
-        pruned.model, pruned.data, pruned.masks, pruned.train, seeds=pruned.seeds, stop=STOP
-    )
     n = pruned.data.n_train
+    stop = memorisation_stop(pruned.train, n)
+    result = train_ensemble(
+        pruned.model, pruned.data, pruned.masks, pruned.train, seeds=pruned.seeds, stop=stop
+    )
     out: list[dict[str, Any] | Exception] = []
     for k in range(len(configs)):
         metrics = accuracy.member_metrics(pruned, result, k)

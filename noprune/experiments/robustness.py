@@ -1,7 +1,7 @@
 """The ``robustness`` experiment (SCIENCE.md E5, beyond the paper): a law-of-robustness check.
 
 Prune, train until every training point is memorised (loss <= ln(2)/10,
-:data:`noprune.ensemble.MEMORISED`; per-member stopping every :data:`CHECK_EVERY` steps) or the
+:data:`noprune.ensemble.MEMORISED`; per-member checks as :func:`noprune.ensemble.memorisation_stop`) or the
 budget of ``config.train`` ends, then bound the Lipschitz constant of the trained masked network.
 
 The scalar function is the logit margin f(x) = z_1(x) - z_0(x) of the two-class network (its
@@ -54,17 +54,12 @@ from typing import Any
 import torch
 
 from noprune.config import ExperimentConfig
-from noprune.ensemble import MEMORISED, StackedMLP, StopRule, train_ensemble
+from noprune.ensemble import StackedMLP, memorisation_stop, train_ensemble
 from noprune.ensemble.pruning import BATCHED, masked_copy
 from noprune.errors import UserError
 from noprune.experiments import accuracy
 from noprune.experiments.alone import run_alone
 from noprune.specs import split_spec
-
-CHECK_EVERY = 10
-"""Steps between two checks of the stopping rule (all training points memorised)."""
-
-STOP = StopRule(memorised_loss=MEMORISED, check_every=CHECK_EVERY)
 
 ADV_RADIUS = 0.1
 """Largest perturbation norm of the adversarial estimate (the data lie on the unit sphere)."""
@@ -234,8 +229,9 @@ def run_batch(
             f"robustness needs two-class data (the margin z_1 - z_0); {configs[0].data!r} has "
             f"{pruned.model.weights[-1].shape[1]} classes"
         )
+    stop = memorisation_stop(pruned.train, pruned.data.n_train)
     result = train_ensemble(
-        pruned.model, pruned.data, pruned.masks, pruned.train, seeds=pruned.seeds, stop=STOP
+        pruned.model, pruned.data, pruned.masks, pruned.train, seeds=pruned.seeds, stop=stop
     )
     start = time.perf_counter()
     bounds = lipschitz_metrics(pruned.model, pruned.masks, pruned.data.x_train, pruned.data.x_test)
