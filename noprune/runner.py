@@ -181,7 +181,7 @@ def run_sweep(
 
     start = time.perf_counter()
     keyed = {run_key(c): c for c in configs}
-    store.add(suite.name, [(k, c.experiment, canonical_json(c)) for k, c in keyed.items()])
+    store.add(suite.name, [(k, c.experiment, canonical_json(c)) for k, c in keyed.items()], exact=True)
     statuses = store.statuses(keyed)
     todo = [k for k in keyed if statuses.get(k) != "done"]
     done = failed = 0

@@ -134,9 +134,16 @@ class Store:
             self._lock_file = None
 
     # -- writing (driver only) ---------------------------------------------------------------
-    def add(self, suite: str, runs: Iterable[tuple[str, str, str]]) -> None:
-        """Register (key, experiment, config JSON) runs under ``suite``; existing runs are kept."""
+    def add(self, suite: str, runs: Iterable[tuple[str, str, str]], *, exact: bool = False) -> None:
+        """Register (key, experiment, config JSON) runs under ``suite``; existing runs are kept.
+
+        ``exact``: the suite is now these runs and no others. Runs an earlier, since edited,
+        version of the suite registered leave the suite (and its leaderboard); their results
+        stay in the store, where a suite that names them again finds them done."""
+        runs = list(runs)
         with transaction(self._db):
+            if exact:
+                self._db.execute("DELETE FROM suite_runs WHERE suite = ?", (suite,))
             for key, experiment, config in runs:
                 self._db.execute(
                     "INSERT OR IGNORE INTO runs (key, experiment, config, status)"

@@ -230,6 +230,15 @@ def test_e3_suite_has_the_papers_sizes() -> None:
     assert sum(isinstance(m, torch.nn.Linear) for m in student.modules()) == 5  # "5-layer"
 
 
+def test_e3_suite_is_the_full_batch_runs_of_the_batch_size_suite() -> None:
+    """The main E3 suite trains at full batch (where the collapse shows, e3-batch-size's
+    finding), with the same store keys as e3-batch-size's batch-1000 runs, which it reuses."""
+    main = expand(load_suite("e3-noise-correlation"))
+    assert {c.train.batch_size for c in main} == {1000} == {load_dataset(main[0].data, seed=0).n_train}
+    full = [c for c in expand(load_suite("e3-batch-size")) if c.train.batch_size == 1000]
+    assert {run_key(c) for c in main} == {run_key(c) for c in full}
+
+
 # ---------------------------------------------------------------------------------------------
 # the figure
 

@@ -73,6 +73,24 @@ def test_runs_shared_by_two_suites_are_stored_once(tmp_path):
         assert len(store.rows()) == 2 and store.suites() == ["one", "two"]
 
 
+def test_an_edited_suite_lists_only_its_current_runs_and_keeps_every_result(tmp_path):
+    """``exact``: a suite whose grid changed no longer shows the runs it dropped (in its
+    leaderboard, counts and exports), but their results stay in the store for whoever names
+    them again."""
+    with Store.open(tmp_path / "s.sqlite") as store:
+        store.add("s", [("a", "accuracy", "{}"), ("b", "accuracy", "{}")], exact=True)
+        store.record(result("a"))
+        store.record(result("b"))
+        store.add("s", [("b", "accuracy", "{}"), ("c", "accuracy", "{}")], exact=True)
+        assert [r.key for r in store.records("s")] == ["b", "c"]
+        assert store.counts("s")["done"] == 1 and [r["key"] for r in store.rows("s")] == ["b", "c"]
+        store.add("s", [("a", "accuracy", "{}")], exact=True)
+        (record,) = store.records("s")
+        assert record.key == "a" and record.status == "done"  # found again, not recomputed
+        store.add("s", [("b", "accuracy", "{}")])  # without exact (ingest): added, none dropped
+        assert [r.key for r in store.records("s")] == ["a", "b"]
+
+
 @pytest.mark.parametrize(
     "content",
     [b"", b"hello, this is a text file\n" * 10, b"SQLite format 3\x00" + b"\x00" * 200],
