@@ -18,6 +18,7 @@ from noprune.cli import main
 from noprune.config import run_key
 from noprune.experiments import EXPERIMENTS
 from noprune.runner import available_suites, expand, load_suite
+from noprune.store import Store
 
 TIMING = {"scoring_seconds", "train_seconds", "ensemble_size"}  # how a run was executed, not what it computed
 
@@ -196,6 +197,72 @@ def test_a_second_driver_on_the_same_store_refuses_with_one_line(tmp_path, suite
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
+
+
+def children(pid: int) -> set[int]:
+    """Processes whose parent is ``pid`` (from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
+def test_sigterm_to_the_driver_stops_its_workers_and_keeps_the_store(tmp_path, suite_file):
+    """``kill DRIVER`` (SIGTERM to the driver alone, not its group) ends the sweep as Ctrl-C
+    does: one line, exit 130, no worker left computing, and the store usable for a resume."""
+    store = tmp_path / "s.sqlite"
+    slow = tmp_path / "slow.toml"
+    slow.write_text(SUITE.replace("train.epochs = 20", "train.epochs = 4000"))
+    driver = subprocess.Popen(
+        run_command(slow, store, tmp_path / "r", "--executor", "process", "--workers", "2", "--batch", "1"),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        workers: set[int] = set()
+        while len(workers) < 2 and time.monotonic() < deadline:  # the pool's workers have started
+            workers = {p for p in children(driver.pid) if "spawn_main" in cmdline(p)}
+            time.sleep(0.05)
+        assert len(workers) == 2
+        time.sleep(1.0)
+        driver.send_signal(signal.SIGTERM)
+        _, stderr = driver.communicate(timeout=60)
+        assert driver.returncode == 130
+        assert stderr.count("\n") == 1 and "interrupted" in stderr and "Traceback" not in stderr
+        deadline = time.monotonic() + 20
+        while any(alive(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(alive(p) for p in workers)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+            driver.wait()
+    with Store.open(store) as s:  # unlocked: a resume can start
+        assert sum(s.counts().values()) == len(expand(load_suite(str(slow))))
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
 
 
 MIXED = """
