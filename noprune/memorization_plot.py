@@ -1,20 +1,26 @@
-"""The E1 figure (paper Fig. 1a): fraction of points memorised against sparsity, one line per
-pruner (mean over seeds, ±std band), with the paper's readings as crosses of the same colour.
+"""The E1 and E2 figures (paper Fig. 1a, 1b): fraction of points memorised (Fig. 1a) and train
+accuracy (Fig. 1b) against sparsity, one line per pruner (mean over seeds, ±std band).
 
-Sparsity (1 - density) runs on a linear axis, as in the paper (0.90-0.99 for the
-``e1-memorization`` suite). Runs are the ``memorization`` experiment's; tasks (data, model,
-training) are grouped as the leaderboard groups them, one figure each.
+The paper's readings are drawn as crosses of the pruner's colour only on the data they were
+read from: Fig. 1a's on the E1 Gaussian points (``gaussian`` data), Fig. 1b's on FashionMNIST
+with input noise of variance 3; a figure of other data (digits, say) has none. Sparsity
+(1 - density) runs on a linear axis, as in the paper. Runs are the ``memorization``
+experiment's; tasks (data, model, training) are grouped as the leaderboard groups them, one
+figure each.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from noprune.leaderboard import Record, Table, build_tables
 from noprune.plots import legend_right, plot_tables, pruner_color, save_figure
+from noprune.specs import split_spec
 
-METRIC = "memorised_fraction"
+Readings = dict[str, tuple[tuple[float, float], ...]]
 
 PAPER_FIG1A: dict[str, tuple[tuple[float, float], ...]] = {
     "imp": ((0.90, 1.0), (0.955, 1.0), (0.975, 1.0), (0.993, 0.25)),
@@ -27,42 +33,116 @@ PAPER_FIG1A: dict[str, tuple[tuple[float, float], ...]] = {
 0.975 and ~0.25 at 0.993; SynFlow ~1.0 to 0.96 and ~0.1 at 0.99; SNIP and GraSP ~0.93-1.0 at
 0.90, ~0.6 at 0.955, ~0 by 0.99; random ~0.5 at 0.90 and ~0 by 0.97"); approximate readings."""
 
+PAPER_FIG1B: Readings = {
+    "imp": ((0.97, 0.70), (0.997, 0.59)),
+    "magnitude_after": ((0.97, 0.69), (0.997, 0.41)),
+    "snip": ((0.97, 0.635), (0.997, 0.16)),
+    "random": ((0.97, 0.635), (0.997, 0.16)),
+    "synflow": ((0.97, 0.635), (0.997, 0.16)),
+    "grasp": ((0.97, 0.56), (0.997, 0.10)),
+}
+"""(sparsity, train accuracy) at the ends of the paper's Fig. 1b, noisy FashionMNIST (SCIENCE.md E2:
+"IMP ~70% -> ~59%, magnitude_after ~69% -> ~41%, SNIP, random, SynFlow ~62-65% -> ~12-20%, GraSP
+~56% -> ~10%" over sparsity 0.970-0.997; the ranges' midpoints); approximate readings."""
 
-def plot_memorization(records: Iterable[Record], out_stem: Path) -> list[Path]:
-    """Write ``out_stem.png`` and ``.pdf`` (``out_stem_<task>`` for several tasks); [] when no
-    finished ``memorization`` run is among ``records``."""
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure per task: ``metric`` against sparsity, with ``readings`` on the data they hold."""
+
+    metric: str
+    stem: str
+    ylabel: str
+    readings: Readings
+    source: str
+    holds: Callable[[str], bool]
+    """Whether the readings were taken on this data spec."""
+
+
+def _options(spec: str) -> tuple[str, dict[str, str]]:
+    name, rest = split_spec(spec)
+    pairs = [item.split("=", 1) for item in rest.split(",") if "=" in item]
+    return name, {k.strip(): v.strip() for k, v in pairs}
+
+
+def _is_e1_data(spec: str) -> bool:
+    """The E1 points: Gaussian, n = 30 in d = 30 (the ``gaussian`` defaults)."""
+    name, options = _options(spec)
+    return name == "gaussian" and options.get("n", "30") == "30" and options.get("d", "30") == "30"
+
+
+def _is_e2_fashionmnist(spec: str) -> bool:
+    """All of FashionMNIST's training set with input noise of variance 3, nothing else."""
+    name, options = _options(spec)
+    noise = options.pop("input_noise", "0")
+    return name == "fashionmnist" and float(noise) == 3.0 and options in ({}, {"n_train": "0"})
+
+
+FIGURES = (
+    Figure(
+        "memorised_fraction",
+        "memorised_vs_sparsity",
+        "fraction of points memorised",
+        PAPER_FIG1A,
+        "Fig. 1a",
+        _is_e1_data,
+    ),
+    Figure(
+        "train_accuracy",
+        "train_accuracy_vs_sparsity",
+        "train accuracy (%)",
+        PAPER_FIG1B,
+        "Fig. 1b",
+        _is_e2_fashionmnist,
+    ),
+)
+
+
+def plot_memorization(records: Iterable[Record], out_dir: Path) -> list[Path]:
+    """Write ``out_dir/memorised_vs_sparsity.png`` and ``train_accuracy_vs_sparsity.png`` (and
+    PDFs; ``..._<task>`` for several tasks); [] when no finished ``memorization`` run is among
+    ``records``."""
     runs = [r for r in records if r.config.get("experiment") == "memorization"]
-    return plot_tables(build_tables(runs, METRIC), out_stem, _figure)
+    paths: list[Path] = []
+    for figure in FIGURES:
+        paths += plot_tables(
+            build_tables(runs, figure.metric), Path(out_dir) / figure.stem, partial(_figure, figure)
+        )
+    return paths
 
 
-def _figure(table: Table, stem: Path) -> list[Path]:
+def _figure(figure: Figure, table: Table, stem: Path) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    scale = table.scale
+    readings = figure.readings if figure.holds(table.data) else {}
     fig, ax = plt.subplots(figsize=(7.0, 4.5))
     try:
         low, high = min(1.0 - d for d in table.densities), max(1.0 - d for d in table.densities)
         for row in table.measured_rows:
             densities = sorted((d for d in table.densities if d in row.cells), reverse=True)
             xs = [1.0 - d for d in densities]
-            mean = [row.cells[d].mean for d in densities]
-            std = [row.cells[d].std for d in densities]
+            mean = [row.cells[d].mean * scale for d in densities]
+            std = [row.cells[d].std * scale for d in densities]
             color = pruner_color(row.pruner)
             ax.plot(xs, mean, "-o", color=color, label=row.label, linewidth=1.6, markersize=4, zorder=2)
             lo = [m - s for m, s in zip(mean, std, strict=True)]
             hi = [m + s for m, s in zip(mean, std, strict=True)]
             ax.fill_between(xs, lo, hi, color=color, alpha=0.12, linewidth=0)
-            paper = [(s, v) for s, v in PAPER_FIG1A.get(row.label, ()) if low - 1e-9 <= s <= high + 1e-9]
+            paper = [(s, v * scale) for s, v in readings.get(row.label, ()) if low - 1e-9 <= s <= high + 1e-9]
             if paper:
                 ax.plot(*zip(*paper, strict=True), "x--", color=color, alpha=0.7, linewidth=0.9, zorder=1.5)
         ax.set_xlabel("sparsity (fraction of weights pruned)")
-        ax.set_ylabel("fraction of points memorised")
-        ax.set_ylim(-0.05, 1.05)
+        ax.set_ylabel(figure.ylabel)
+        ax.set_ylim(-0.05 * scale, 1.05 * scale)
         ax.set_title(table.task, fontsize=10)
         ax.grid(True, alpha=0.3)
-        note = "mean over seeds, band ±1 std\ndashed x: paper's Fig. 1a (read off)"
+        note = "mean over seeds, band ±1 std"
+        if readings:
+            note += f"\ndashed x: paper's {figure.source} (read off)"
         legend_right(ax, note)
         return save_figure(fig, stem)
     finally:

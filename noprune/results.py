@@ -63,7 +63,7 @@ def write_results(
         paths += plot_metric(records, metric, out_dir / metric)
     paths += plot_information(records, out_dir / "information")  # only where runs estimated I
     paths += plot_traces(records, out_dir / "corr_trace")  # only where runs traced corr (E3)
-    paths += plot_memorization(records, out_dir / "memorised_vs_sparsity")  # memorization runs (E1)
+    paths += plot_memorization(records, out_dir)  # memorization runs (E1, E2)
     rows = store.rows(suite)
     paths.append(export_csv(rows, out_dir / "runs.csv"))
     commit, dirty = git_state()

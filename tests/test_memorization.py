@@ -13,7 +13,7 @@ from noprune.config import ExperimentConfig, PruneConfig
 from noprune.ensemble import CHECK_EVERY, MEMORISED, memorisation_stop
 from noprune.experiments import batch_key, get_experiment, memorization
 from noprune.leaderboard import Record
-from noprune.memorization_plot import PAPER_FIG1A, plot_memorization
+from noprune.memorization_plot import FIGURES, PAPER_FIG1A, PAPER_FIG1B, plot_memorization
 from noprune.runner import expand, load_suite, plan_jobs
 from noprune.training import TrainConfig
 
@@ -168,7 +168,48 @@ def test_figure_against_sparsity_only_for_memorization_runs(tmp_path) -> None:
         for s in (0, 1)
     ]
     assert plot_memorization([record("accuracy", "imp", 0.1, 0, 0.5)], tmp_path / "none") == []
-    paths = plot_memorization(runs, tmp_path / "fig")
-    assert paths == [tmp_path / "fig.png", tmp_path / "fig.pdf"]
+    paths = plot_memorization(runs, tmp_path)
+    assert paths == [tmp_path / "memorised_vs_sparsity.png", tmp_path / "memorised_vs_sparsity.pdf"]
     assert all(p.stat().st_size > 1000 for p in paths)
     assert all(0.9 <= s <= 0.993 for readings in PAPER_FIG1A.values() for s, _ in readings)
+    assert all(0.97 <= s <= 0.997 for readings in PAPER_FIG1B.values() for s, _ in readings)
+
+
+@pytest.mark.parametrize(
+    ("data", "fig1a", "fig1b"),
+    [
+        ("gaussian", True, False),
+        ("gaussian:n=30,d=30,n_test=100", True, False),
+        ("gaussian:n=100,d=20", False, False),
+        ("fashionmnist:input_noise=3", False, True),
+        ("fashionmnist:n_train=5000,input_noise=3", False, False),
+        ("fashionmnist", False, False),
+        ("digits:input_noise=3", False, False),
+    ],
+)
+def test_the_papers_readings_are_drawn_only_on_the_data_they_were_read_from(
+    data: str, fig1a: bool, fig1b: bool
+) -> None:
+    """Fig. 1a's crosses on the E1 Gaussian points, Fig. 1b's on all of noisy FashionMNIST; an
+    E2 figure of digits gets neither (it once carried Fig. 1a's, an E1 reading, by mistake)."""
+    memorised, accuracy = FIGURES
+    assert (memorised.metric, accuracy.metric) == ("memorised_fraction", "train_accuracy")
+    assert memorised.holds(data) is fig1a and accuracy.holds(data) is fig1b
+
+
+def test_e2_figure_is_train_accuracy_in_percent(tmp_path) -> None:
+    config = {"experiment": "memorization", "data": "fashionmnist:input_noise=3"}
+    runs = [
+        Record(f"{p}{d}{s}", {**config, "prune": {"pruner": p, "density": d}, "seed": s}, "done", metrics)
+        for p in ("imp", "random")
+        for d in (0.03, 0.003)
+        for s in (0, 1)
+        for metrics in [{"memorised_fraction": 0.1, "train_accuracy": 0.6}]
+    ]
+    paths = plot_memorization(runs, tmp_path)
+    assert [p.name for p in paths] == [
+        "memorised_vs_sparsity.png",
+        "memorised_vs_sparsity.pdf",
+        "train_accuracy_vs_sparsity.png",
+        "train_accuracy_vs_sparsity.pdf",
+    ]
