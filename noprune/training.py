@@ -37,6 +37,9 @@ class TrainConfig:
     ``gradient_noise``: the std of Gaussian noise added to every gradient entry before each
     optimizer step (SCIENCE.md E3); only the ``noise_correlation`` experiment's trainer adds it,
     :func:`fit` and ``fit_ensemble`` refuse a nonzero value.
+    ``converge``: also stop at convergence as No Free Prune trains ("till convergence in loss to
+    within 0.01, or until accuracy doesn't change for three consecutive epochs"): see
+    :class:`Convergence`; the epochs (or steps) are then a budget.
     The seed of the data order is not part of the config: it is an argument of :func:`fit`.
     """
 
@@ -52,6 +55,7 @@ class TrainConfig:
     gamma: float = 0.1
     augment: bool = False
     gradient_noise: float = 0.0
+    converge: bool = False
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -103,6 +107,38 @@ def lr_factor(config: TrainConfig, step: int, total: int, steps_per_epoch: int) 
         epoch = step // steps_per_epoch
         return config.gamma ** sum(epoch >= m for m in config.milestones)
     return 1.0
+
+
+LOSS_CHANGE = 0.01
+"""Converged: the mean training loss moved by less than this from one epoch's end to the next."""
+
+STALL_EPOCHS = 3
+"""Converged: the training accuracy has not changed for this many consecutive epochs."""
+
+
+class Convergence:
+    """No Free Prune's stopping rule, per network: "We train till convergence in loss to within
+    0.01 (or until accuracy doesn't change for three consecutive epochs)". Read here as: at the
+    end of every epoch, on the whole training set, a network has converged once its mean loss
+    differs by less than :data:`LOSS_CHANGE` from the previous epoch's, or its count of correct
+    points has equalled the previous epoch's :data:`STALL_EPOCHS` times in a row. One instance
+    follows K networks (``fit``: K = 1; ``fit_ensemble``: the members)."""
+
+    def __init__(self, k: int, device: torch.device | str = "cpu") -> None:
+        self.loss: torch.Tensor | None = None
+        self.right: torch.Tensor | None = None
+        self.stalled = torch.zeros(k, dtype=torch.long, device=device)
+
+    def update(self, loss: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+        """[K] bool, converged at this epoch's end, from the mean training losses [K] and the
+        counts of correctly classified training points [K]."""
+        done = torch.zeros_like(self.stalled, dtype=torch.bool)
+        if self.loss is not None and self.right is not None:
+            done = (loss - self.loss).abs() < LOSS_CHANGE
+            self.stalled = torch.where(right == self.right, self.stalled + 1, 0)
+            done |= self.stalled >= STALL_EPOCHS
+        self.loss, self.right = loss.clone(), right.clone()
+        return done
 
 
 def augment_batch(x: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.Tensor:
@@ -176,6 +212,7 @@ def fit(
     if masks is not None:
         masks.apply(model)
     history: list[dict[str, float]] = []
+    convergence = Convergence(1) if config.converge else None
     model.train()
     order = torch.randperm(n, generator=generator).to(device)
     for step in range(total):
@@ -197,6 +234,10 @@ def fit(
         if zero_pruned is not None:
             zero_pruned()
         stopping = stop is not None and (step + 1) % check_every == 0 and stop(model)
+        if convergence is not None and within == per_epoch - 1 and not stopping:
+            metrics = evaluate(model, x, y)
+            right = torch.tensor([round(metrics.accuracy * n)])
+            stopping = bool(convergence.update(torch.tensor([metrics.loss]), right)[0])
         if within == per_epoch - 1 or step == total - 1 or stopping:
             history.append(
                 {"step": step + 1, "epoch": (step + 1) / per_epoch, "batch_loss": float(loss.detach())}

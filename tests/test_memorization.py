@@ -15,7 +15,7 @@ from noprune.experiments import batch_key, get_experiment, memorization
 from noprune.leaderboard import Record
 from noprune.memorization_plot import FIGURES, PAPER_FIG1A, PAPER_FIG1B, plot_memorization
 from noprune.runner import expand, load_suite, plan_jobs
-from noprune.training import TrainConfig
+from noprune.training import Convergence, TrainConfig
 
 CPU = torch.device("cpu")
 # Small and quick: 20 points in R^10, a 32-32 MLP, full batch.
@@ -96,6 +96,43 @@ def test_minibatch_training_checks_memorisation_once_an_epoch() -> None:
     alone = memorization.run(config, device=CPU, data_root=None)
     assert batched["memorised_fraction"] == alone["memorised_fraction"] == 1.0
     assert 0 < batched["steps"] == alone["steps"] < 1500 and batched["steps"] % 15 == 0
+
+
+def test_convergence_rule_stops_on_a_flat_loss_or_three_unchanged_accuracies() -> None:
+    """No Free Prune's rule, per network: |loss change| < 0.01 between two epochs' ends, or the
+    same count of correct points three epochs in a row; never at the first epoch's end."""
+    rule = Convergence(3)
+    updates = [  # (losses, counts of correct points) of networks a, b, c at each epoch's end
+        ([1.0, 1.0, 1.0], [5, 5, 5]),
+        ([0.9, 0.995, 0.9], [5, 6, 6]),  # b: loss moved by 0.005
+        ([0.8, 0.9, 0.8], [5, 7, 7]),
+        ([0.7, 0.8, 0.7], [5, 8, 8]),  # a: 5 correct at four epochs' ends in a row
+    ]
+    seen = [rule.update(torch.tensor(loss), torch.tensor(right)).tolist() for loss, right in updates]
+    assert seen == [[False] * 3, [False, True, False], [False, False, False], [True, False, False]]
+
+
+@pytest.mark.parametrize("pruner", ["random", "imp"])
+def test_training_to_convergence_stops_each_member_as_it_would_stop_alone(pruner: str) -> None:
+    """train.converge on both paths: every member of the ensemble stops at the epoch the
+    one-model path stops it (imp also trains each round to convergence)."""
+    configs = [
+        dataclasses.replace(
+            e1(pruner, density, seed),
+            model="mlp:32,32",
+            data="gaussian:n=120",
+            prune=dataclasses.replace(e1(pruner, density, seed).prune, pretrain_epochs=40),
+            train=TrainConfig(optimizer="adam", lr=0.01, batch_size=16, epochs=60, converge=True),
+        )
+        for density, seed in [(0.2, 0), (0.05, 1), (0.2, 2)]
+    ]
+    batched = run_batch(configs)
+    alone = [memorization.run(c, device=CPU, data_root=None) for c in configs]
+    steps = [m["steps"] for m in batched]
+    assert steps == [m["steps"] for m in alone]
+    assert all(0 < s < 60 * 8 and s % 8 == 0 for s in steps), steps  # stopped at an epoch's end
+    for b, a in zip(batched, alone, strict=True):
+        assert b["train_loss"] == pytest.approx(a["train_loss"], rel=1e-4, abs=1e-5)
 
 
 @pytest.mark.parametrize("pruner", ["random", "snip", "synflow", "imp"])

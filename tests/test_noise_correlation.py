@@ -202,6 +202,7 @@ def test_gradient_noise_leaves_run_keys_alone() -> None:
         ("data", "gaussian"),
         ("model", "cnn"),
         ("train", {"optimizer": "adam", "steps": 10}),
+        ("train", {"optimizer": "adam", "epochs": 3, "converge": True}),
     ],
 )
 def test_rejects_what_e3_does_not_define(field: str, value: Any) -> None:

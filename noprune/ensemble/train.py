@@ -19,7 +19,7 @@ from torch.nn import functional as F
 
 from noprune.data import Dataset
 from noprune.ensemble.stacked import StackedMLP
-from noprune.training import TrainConfig, lr_factor
+from noprune.training import Convergence, TrainConfig, lr_factor
 
 StepRule = Callable[[int, torch.Tensor, torch.Tensor, "torch.Tensor | None"], None]
 
@@ -317,8 +317,9 @@ def fit_ensemble(
 
     ``masks``: per-layer [K, out, in] bool (None: dense), or weights and biases interleaved.
     ``seeds[k]`` orders member k's minibatches. Runs ``steps`` (default
-    ``config.total_steps(n)``) unless members stop.
-    A member whose loss becomes NaN or infinite is marked diverged and stops changing.
+    ``config.total_steps(n)``) unless members stop: by ``stop``, and with ``config.converge`` by
+    :class:`noprune.training.Convergence` at every epoch's end. A member whose loss becomes NaN
+    or infinite is marked diverged and stops changing.
     ``perturb`` changes the gradients in place before each optimizer step (e.g. gradient noise;
     it turns off the fused SGD update); ``on_epoch`` sees the model after every epoch's last step.
     """
@@ -345,6 +346,7 @@ def fit_ensemble(
     diverged = torch.zeros(k, dtype=torch.bool, device=device)
     steps_run = torch.zeros(k, dtype=torch.long, device=device)
     frozen = Frozen(params)
+    convergence = Convergence(k, device) if config.converge else None
     start = time.perf_counter()
     order = None
     for step in range(total):
@@ -381,13 +383,26 @@ def fit_ensemble(
             if not bool(active.any()):
                 break
             frozen.hold(~active)
+        if convergence is not None and within == per_epoch - 1:
+            losses, right = full_pass(model, x, y)
+            active &= ~convergence.update(losses.mean(dim=1), right.sum(dim=1))
+            if not bool(active.any()):
+                break
+            frozen.hold(~active)
     return FitLog(steps_run, diverged, time.perf_counter() - start)
+
+
+@torch.no_grad()
+def full_pass(model: StackedMLP, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-example losses and correctness [K, n] of every member on its whole training set."""
+    out, target = model(gather(x, None, model.size)), gather(y, None, model.size)
+    return per_example_loss(out, target), per_example_correct(out, target)
 
 
 @torch.no_grad()
 def reached(model: StackedMLP, x: torch.Tensor, y: torch.Tensor, stop: StopRule) -> torch.Tensor:
     """[K] bool: members that met the stopping rule on their full training set."""
-    losses = per_example_loss(model(gather(x, None, model.size)), gather(y, None, model.size))
+    losses, _ = full_pass(model, x, y)
     done = torch.zeros(model.size, dtype=torch.bool, device=losses.device)
     if stop.memorised_loss is not None:
         done |= (losses <= stop.memorised_loss).all(dim=1)

@@ -116,8 +116,11 @@ def check(config: ExperimentConfig) -> None:
         raise UserError(f"{NAME} needs an MLP model (one of {', '.join(MLP_MODELS)}), got {config.model!r}")
     if split_spec(config.data)[0] != "teacher":
         raise UserError(f'{NAME} needs the teacher data set (data = "teacher:..."), got {config.data!r}')
-    if train.steps or train.augment:
-        raise UserError(f"{NAME} trains whole epochs (train.steps = 0) without augmentation")
+    if train.steps or train.augment or train.converge:
+        raise UserError(
+            f"{NAME} traces a fixed number of whole epochs per round (train.steps = 0, "
+            "train.converge = false) without augmentation"
+        )
     if train.epochs < 1 or (prune.density < 1.0 and prune.pretrain_epochs < 1):
         raise UserError(f"{NAME} needs train.epochs >= 1 and prune.pretrain_epochs >= 1")
 
