@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from noprune.data import parse_data_spec
 from noprune.leaderboard import Record, Table, build_tables
 from noprune.plots import legend_right, plot_tables, pruner_color, save_figure
-from noprune.specs import split_spec
 
 Readings = dict[str, tuple[tuple[float, float], ...]]
 
@@ -59,23 +59,17 @@ class Figure:
     """Whether the readings were taken on this data spec."""
 
 
-def _options(spec: str) -> tuple[str, dict[str, str]]:
-    name, rest = split_spec(spec)
-    pairs = [item.split("=", 1) for item in rest.split(",") if "=" in item]
-    return name, {k.strip(): v.strip() for k, v in pairs}
-
-
 def _is_e1_data(spec: str) -> bool:
     """The E1 points: Gaussian, n = 30 in d = 30 (the ``gaussian`` defaults)."""
-    name, options = _options(spec)
-    return name == "gaussian" and options.get("n", "30") == "30" and options.get("d", "30") == "30"
+    name, options = parse_data_spec(spec)
+    return name == "gaussian" and options.get("n", 30) == 30 and options.get("d", 30) == 30
 
 
 def _is_e2_fashionmnist(spec: str) -> bool:
     """All of FashionMNIST's training set with input noise of variance 3, nothing else."""
-    name, options = _options(spec)
-    noise = options.pop("input_noise", "0")
-    return name == "fashionmnist" and float(noise) == 3.0 and options in ({}, {"n_train": "0"})
+    name, options = parse_data_spec(spec)
+    noise = options.pop("input_noise", 0.0)
+    return name == "fashionmnist" and noise == 3.0 and options in ({}, {"n_train": 0})
 
 
 FIGURES = (

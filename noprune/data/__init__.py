@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -27,6 +28,7 @@ __all__ = [
     "Dataset",
     "balanced_batch",
     "load_dataset",
+    "parse_data_spec",
     "with_input_noise",
     "with_label_noise",
 ]
@@ -59,13 +61,9 @@ _RESERVED = ("seed", "root")
 _WRAPPERS = {"input_noise": float, "label_noise": float}
 
 
-def load_dataset(spec: str, *, seed: int = 0, root: str | os.PathLike | None = None) -> Dataset:
-    """Load the data set a spec names, e.g. ``gaussian:n=10,d=5`` or ``digits:label_noise=0.2``.
-
-    Raises ``UnknownNameError`` for an unknown name, ``UserError`` for a bad option (including
-    ``seed``/``root``, which are arguments, not options) and ``DataNotFoundError`` for a real
-    data set whose folder is missing.
-    """
+def parse_data_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """(name, options) of a data spec, the options typed and only those the spec sets (wrappers
+    such as ``input_noise`` included). Raises as :func:`load_dataset` does for a bad spec."""
     name, rest = split_spec(spec)
     if name not in _FACTORIES:
         raise UnknownNameError("data set", name, list(_FACTORIES))
@@ -78,7 +76,18 @@ def load_dataset(spec: str, *, seed: int = 0, root: str | os.PathLike | None = N
                 f"pass it as --{'data-root' if key == 'root' else key}"
             )
     options = {**options_of(factory, exclude=_RESERVED), **_WRAPPERS}
-    kwargs = parse_kwargs(rest, options, what=f"data set {name}")
+    return name, parse_kwargs(rest, options, what=f"data set {name}")
+
+
+def load_dataset(spec: str, *, seed: int = 0, root: str | os.PathLike | None = None) -> Dataset:
+    """Load the data set a spec names, e.g. ``gaussian:n=10,d=5`` or ``digits:label_noise=0.2``.
+
+    Raises ``UnknownNameError`` for an unknown name, ``UserError`` for a bad option (including
+    ``seed``/``root``, which are arguments, not options) and ``DataNotFoundError`` for a real
+    data set whose folder is missing.
+    """
+    name, kwargs = parse_data_spec(spec)
+    factory = _FACTORIES[name]
     wrappers = {k: kwargs.pop(k) for k in _WRAPPERS if k in kwargs}
     if "root" in inspect.signature(factory).parameters:
         kwargs["root"] = root
