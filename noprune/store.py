@@ -140,7 +140,6 @@ class Store:
         ``exact``: the suite is now these runs and no others. Runs an earlier, since edited,
         version of the suite registered leave the suite (and its leaderboard); their results
         stay in the store, where a suite that names them again finds them done."""
-        runs = list(runs)
         with transaction(self._db):
             if exact:
                 self._db.execute("DELETE FROM suite_runs WHERE suite = ?", (suite,))

@@ -138,7 +138,7 @@ class Convergence:
         """[K] bool, converged at this epoch's end, from the mean training losses [K] and the
         counts of correctly classified training points [K]."""
         done = torch.zeros_like(self.stalled, dtype=torch.bool)
-        if self.loss is not None and self.right is not None:
+        if self.loss is not None and self.right is not None:  # set together: not at the first epoch
             done = (loss - self.loss).abs() < LOSS_CHANGE
             self.stalled = torch.where(right == self.right, self.stalled + 1, 0)
             done |= self.stalled >= STALL_EPOCHS

@@ -73,6 +73,10 @@ class EnsembleData:
         return EnsembleData(pick(self.x_train), pick(self.y_train), pick(self.x_test), pick(self.y_test))
 
 
+CHECK_EVERY = 10
+"""Fewest steps between two checks of :func:`memorisation_stop`."""
+
+
 @dataclass(frozen=True)
 class StopRule:
     """Per-member stopping, checked every ``check_every`` steps: a member stops changing once
@@ -81,11 +85,7 @@ class StopRule:
 
     memorised_loss: float | None = None
     train_loss: float | None = None
-    check_every: int = 10
-
-
-CHECK_EVERY = 10
-"""Fewest steps between two checks of :func:`memorisation_stop`."""
+    check_every: int = CHECK_EVERY
 
 
 def memorisation_stop(config: TrainConfig, n: int) -> StopRule:
@@ -378,14 +378,14 @@ def fit_ensemble(
         steps_run += active.long()
         if on_epoch is not None and within == per_epoch - 1:
             on_epoch(model)
-        if stop is not None and (step + 1) % stop.check_every == 0:
-            active &= ~reached(model, x, y, stop)
-            if not bool(active.any()):
-                break
-            frozen.hold(~active)
-        if convergence is not None and within == per_epoch - 1:
+        check = stop is not None and (step + 1) % stop.check_every == 0
+        converging = convergence is not None and within == per_epoch - 1
+        if check or converging:  # one pass over the training set serves both rules
             losses, right = full_pass(model, x, y)
-            active &= ~convergence.update(losses.mean(dim=1), right.sum(dim=1))
+            if check:
+                active &= ~reached(losses, stop)
+            if converging:
+                active &= ~convergence.update(losses.mean(dim=1), right.sum(dim=1))
             if not bool(active.any()):
                 break
             frozen.hold(~active)
@@ -394,16 +394,14 @@ def fit_ensemble(
 
 @torch.no_grad()
 def full_pass(model: StackedMLP, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-example losses and correctness [K, n] of every member on its whole training set."""
+    """Per-example losses and correctness [K, n] of every member on all its points (x, y)."""
     out, target = model(gather(x, None, model.size)), gather(y, None, model.size)
     return per_example_loss(out, target), per_example_correct(out, target)
 
 
-@torch.no_grad()
-def reached(model: StackedMLP, x: torch.Tensor, y: torch.Tensor, stop: StopRule) -> torch.Tensor:
-    """[K] bool: members that met the stopping rule on their full training set."""
-    losses, _ = full_pass(model, x, y)
-    done = torch.zeros(model.size, dtype=torch.bool, device=losses.device)
+def reached(losses: torch.Tensor, stop: StopRule) -> torch.Tensor:
+    """[K] bool: members that met the stopping rule, from their per-example training losses [K, n]."""
+    done = torch.zeros(losses.shape[0], dtype=torch.bool, device=losses.device)
     if stop.memorised_loss is not None:
         done |= (losses <= stop.memorised_loss).all(dim=1)
     if stop.train_loss is not None:
@@ -417,13 +415,10 @@ def measure(
 ) -> EnsembleResult:
     """Per-member train and test metrics on full data, in one batched pass each."""
     k = model.size
-    x, y = data.x_train.to(model.device), data.y_train.to(model.device)
-    out = model(gather(x, None, k))
-    target = gather(y, None, k)
-    losses = per_example_loss(out, target)
+    losses, right = full_pass(model, data.x_train.to(model.device), data.y_train.to(model.device))
     result = EnsembleResult(
         train_loss=losses.mean(dim=1),
-        train_accuracy=per_example_correct(out, target).float().mean(dim=1),
+        train_accuracy=right.float().mean(dim=1),
         memorised=(losses <= memorised_loss).float().mean(dim=1),
         test_loss=None,
         test_accuracy=None,
@@ -435,9 +430,7 @@ def measure(
         # No test points: zeros, as noprune.training.evaluate reports for an empty set.
         result.test_loss = result.test_accuracy = torch.zeros(k, device=model.device)
     elif data.x_test is not None and data.y_test is not None:
-        xt, yt = data.x_test.to(model.device), data.y_test.to(model.device)
-        out = model(gather(xt, None, k))
-        target = gather(yt, None, k)
-        result.test_loss = per_example_loss(out, target).mean(dim=1)
-        result.test_accuracy = per_example_correct(out, target).float().mean(dim=1)
+        test_losses, test_right = full_pass(model, data.x_test.to(model.device), data.y_test.to(model.device))
+        result.test_loss = test_losses.mean(dim=1)
+        result.test_accuracy = test_right.float().mean(dim=1)
     return result
