@@ -43,6 +43,8 @@ def measure(benchmark, w: bench.Workload, device: torch.device, peak: float) -> 
             "gflops": row["gflops"],
             "peak_gflops": peak,
             "fraction_of_peak": row["fraction_of_peak"],
+            "loop_gflops": row["loop_gflops"],
+            "speedup_ceiling": row["speedup_ceiling"],
             "note": row["note"],
         }
     )

@@ -393,6 +393,8 @@ def row(
         "peak_gflops": peak,
         "fraction_of_peak": fraction,
         "loop_gflops": loop_gflops,
+        # The most any ensemble doing the same matmul work could gain: the peak over the loop's rate.
+        "speedup_ceiling": None if loop_gflops is None else peak / loop_gflops,
         "target_speedup": target_speedup,
         "target_fraction": target_fraction,
         "met": all(checks) if checks else None,
@@ -466,6 +468,8 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
         "speedup",
         "GFLOP/s",
         "% of peak",
+        "loop GFLOP/s",
+        "ceiling",
         "target",
         "met?",
         "notes",
@@ -481,6 +485,8 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
             f"{r['speedup']:.1f}x",
             "-" if r["gflops"] is None else f"{r['gflops']:.1f}",
             "-" if r["fraction_of_peak"] is None else f"{100 * r['fraction_of_peak']:.0f}%",
+            "-" if r.get("loop_gflops") is None else f"{r['loop_gflops']:.3g}",
+            "-" if r.get("speedup_ceiling") is None else f"{r['speedup_ceiling']:.3g}x",
             _target(r),
             met,
             r["note"],
@@ -491,6 +497,7 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
         lines.append(
             f"device {rows[0]['device']}; matmul peak {rows[0]['peak_gflops']:.1f} GFLOP/s "
             "(median of 2048x2048 float32 products); ensemble s: median of up to 3 runs; GFLOP/s "
-            "counts the ensemble's forward + backward matmuls (3 x forward); targets are for 2 CPU cores."
+            "counts the ensemble's forward + backward matmuls (3 x forward); ceiling: the speedup an "
+            "ensemble at 100% of the peak would reach (peak / loop GFLOP/s); targets are for 2 CPU cores."
         )
     return "\n".join(lines)

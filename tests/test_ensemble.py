@@ -27,6 +27,7 @@ from noprune.ensemble import (
     stacked_masks_of,
     train_ensemble,
 )
+from noprune.ensemble import train as ensemble_train
 from noprune.models import build_model
 from noprune.training import TrainConfig, TrainingDiverged, evaluate, fit, make_trainer
 
@@ -546,6 +547,61 @@ def test_members_stop_at_a_train_loss(stop_data: list[Dataset]) -> None:
         single = build_model(SPEC, (10,), 2, seed=seed)
         fit(single, stop_data[k], None, config, seed=seed, steps=steps[k])
         assert max_diff(params(single), params(stacked.member(k))) <= 1e-5
+
+
+BLOCK_CONFIGS = {
+    **STOP_CONFIGS,
+    "adam-converge": TrainConfig(optimizer="adam", lr=5e-3, batch_size=8, epochs=40, converge=True),
+}
+
+
+@pytest.mark.parametrize("config", BLOCK_CONFIGS.values(), ids=BLOCK_CONFIGS.keys())
+def test_members_trained_in_blocks_match_all_at_once(
+    stop_data: list[Dataset], config: TrainConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the CPU fit_ensemble trains members in cache-sized blocks; a block of one member must
+    do what the whole ensemble does: same steps, same stops, same weights, masks kept."""
+    data = EnsembleData.from_datasets(stop_data)
+    models = [build_model(SPEC, (10,), 2, seed=s) for s in SEEDS]
+    masks = prune_ensemble("random", StackedMLP.from_models(models), 0.7, seeds=list(SEEDS))
+    rule = StopRule(memorised_loss=MEMORISED, check_every=5)
+    runs = []
+    for budget, size in ((1, 1), (10**12, len(SEEDS))):
+        monkeypatch.setattr(ensemble_train, "BLOCK_BYTES", budget)
+        stacked = StackedMLP.from_models(models)
+        assert ensemble_train.block_size(stacked, data, config) == size
+        runs.append(
+            (stacked, train_ensemble(stacked, data, masks, config, seeds=list(SEEDS), steps=250, stop=rule))
+        )
+    (blocks, r_blocks), (whole, r_whole) = runs
+    assert r_blocks.steps.tolist() == r_whole.steps.tolist()
+    assert min(r_whole.steps.tolist()) < 250, "fixture: some member should stop early"
+    assert (
+        max_diff(
+            {str(i): p for i, p in enumerate(blocks.parameters())},
+            {str(i): p for i, p in enumerate(whole.parameters())},
+        )
+        <= 1e-6
+    )
+    for w, m in zip(blocks.weights, masks, strict=True):
+        assert bool((w[~m] == 0).all())
+    for field in ("train_loss", "train_accuracy", "memorised", "test_loss"):
+        assert torch.allclose(getattr(r_blocks, field), getattr(r_whole, field), rtol=1e-5, atol=1e-7), field
+
+
+def test_block_size_fills_the_budget_with_balanced_blocks() -> None:
+    config = TrainConfig(lr=0.01, momentum=0.0, batch_size=0)
+    k, n = 250, 30
+    stacked = StackedMLP.from_models([build_model("mlp:100,100", (30,), 2, seed=0)] * k)
+    data = EnsembleData(torch.zeros(k, n, 30), torch.zeros(k, n, dtype=torch.long))
+    # Per member: 13,402 parameters (no optimizer state) and 2 x 30 x 232 activations, 4 bytes each.
+    per_member = 4 * (13_402 + 2 * n * 232)
+    assert ensemble_train.block_size(stacked, data, config) == math.ceil(
+        k / math.ceil(k / (16 * 2**20 // per_member))
+    )
+    assert ensemble_train.block_size(stacked, data, config) == 125
+    momentum = TrainConfig(lr=0.01, momentum=0.9, batch_size=0)
+    assert ensemble_train.block_size(stacked, data, momentum) < 125
 
 
 # -- 5. divergence -----------------------------------------------------------------------------

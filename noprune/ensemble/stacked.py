@@ -132,6 +132,14 @@ class StackedMLP:
             list(self.names),
         )
 
+    def block(self, start: int, stop: int) -> StackedMLP:
+        """Members ``start:stop`` as views of these stacks: training the block trains them here."""
+        return StackedMLP(
+            [w[start:stop] for w in self.weights],
+            [None if b is None else b[start:stop] for b in self.biases],
+            list(self.names),
+        )
+
     def put(self, members: torch.Tensor, other: StackedMLP) -> None:
         """Write ``other``'s parameters back into the given members."""
         with torch.no_grad():

@@ -322,14 +322,94 @@ def fit_ensemble(
     or infinite is marked diverged and stops changing.
     ``perturb`` changes the gradients in place before each optimizer step (e.g. gradient noise;
     it turns off the fused SGD update); ``on_epoch`` sees the model after every epoch's last step.
+
+    Members are independent, so on the CPU they train in blocks of :func:`block_size` members,
+    one block after another (each block runs all its steps); with ``perturb`` or ``on_epoch``,
+    which see every member at once, and on a GPU, all K train together.
     """
     if config.augment:
         raise ValueError("the ensemble trainer is for MLPs on vectors; augmentation is not supported")
     if config.gradient_noise:
         raise ValueError("train.gradient_noise is implemented by the noise_correlation experiment only")
-    k, n, device = model.size, data.n_train, model.device
+    k = model.size
     if len(seeds) != k:
         raise ValueError(f"need one seed per member: {k} members, {len(seeds)} seeds")
+    whole = perturb is not None or on_epoch is not None
+    size = k if whole else block_size(model, data, config)
+    if size >= k:
+        return fit_block(
+            model,
+            data,
+            masks,
+            config,
+            seeds=seeds,
+            steps=steps,
+            stop=stop,
+            perturb=perturb,
+            on_epoch=on_epoch,
+        )
+    start = time.perf_counter()
+    logs = []
+    for first in range(0, k, size):
+        last = min(k, first + size)
+        logs.append(
+            fit_block(
+                model.block(first, last),
+                data.take(torch.arange(first, last)),
+                None if masks is None else [m[first:last] for m in masks],
+                config,
+                seeds=seeds[first:last],
+                steps=steps,
+                stop=stop,
+            )
+        )
+    return FitLog(
+        torch.cat([log.steps for log in logs]),
+        torch.cat([log.diverged for log in logs]),
+        time.perf_counter() - start,
+    )
+
+
+BLOCK_BYTES = 16 * 2**20
+"""Working set of one block of members on the CPU (weights, optimizer state, one batch's
+activations and their gradients): a block that fits in the last-level cache stays there through
+its steps. Measured with ``noprune bench`` on 2 cores of an AMD EPYC (32 MiB L3): the E1 shape
+(case a, K = 250) ran 1.28x faster in blocks of 128 than all at once, the digits shape (case c,
+K = 64) 1.4x faster in blocks of 16; blocks of 4 lose again to per-call overhead."""
+
+
+def block_size(model: StackedMLP, data: EnsembleData, config: TrainConfig) -> int:
+    """Members per block: all K on a GPU; on the CPU as many as fit in :data:`BLOCK_BYTES`,
+    balanced so that the blocks have nearly equal sizes."""
+    k = model.size
+    if model.device.type != "cpu":
+        return k
+    n = data.n_train
+    batch = n if config.batch_size == 0 else min(config.batch_size, n)
+    weights = sum(p[0].numel() for p in model.parameters())
+    state = weights * {"adam": 2, "sgd": 1 if config.momentum else 0}[config.optimizer]
+    features = model.weights[0].shape[2] + sum(w.shape[1] for w in model.weights)
+    per_member = model.weights[0].element_size() * (weights + state + 2 * batch * features)
+    size = max(1, min(k, BLOCK_BYTES // per_member))
+    blocks = math.ceil(k / size)
+    return math.ceil(k / blocks)
+
+
+@torch.no_grad()
+def fit_block(
+    model: StackedMLP,
+    data: EnsembleData,
+    masks: Sequence[torch.Tensor] | None,
+    config: TrainConfig,
+    *,
+    seeds: Sequence[int],
+    steps: int | None = None,
+    stop: StopRule | None = None,
+    perturb: Callable[[list[torch.Tensor]], None] | None = None,
+    on_epoch: Callable[[StackedMLP], None] | None = None,
+) -> FitLog:
+    """:func:`fit_ensemble` on all the members of ``model`` at once."""
+    k, n, device = model.size, data.n_train, model.device
     keep = None if masks is None else [m.to(device=device, dtype=model.weights[0].dtype) for m in masks]
     masked = None if masks is None else model.masked_tensors(len(masks))
     x, y = data.x_train.to(device), data.y_train.to(device)
