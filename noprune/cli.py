@@ -78,6 +78,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--sparsity", type=float, help="1 - density")
     p.add_argument("--compression", type=float, help="1 / density")
     p.add_argument("--scope", default="global", help="global (default) or layerwise")
+    p.add_argument(
+        "--init", default="kaiming_normal", help="kaiming_normal (default) or pytorch (torch's own default)"
+    )
     p.add_argument("--ablation", help="shuffle, reinit or invert (Frankle et al. 2021)")
     p.add_argument(
         "--prune-biases", action="store_true", help="prune Linear/Conv biases too (default: weights only)"
@@ -242,6 +245,7 @@ def cmd_prune(args: argparse.Namespace) -> None:
     config = ExperimentConfig(
         data=args.data,
         model=args.model,
+        init=args.init,
         seed=args.seed,
         prune=PruneConfig(
             pruner=args.pruner,
@@ -291,6 +295,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> None:
     from noprune.config import parse_assignment
     from noprune.executors import make_executor
     from noprune.leaderboard import build_tables, render
+    from noprune.pipeline import check_config
     from noprune.provenance import resolve_device
     from noprune.results import write_results
     from noprune.runner import expand, load_suite, run_sweep
@@ -301,6 +306,8 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> None:
     suite = load_suite(args.suite)
     overrides = dict(parse_assignment(item) for item in args.set)
     configs = expand(suite, overrides)
+    for config in configs:
+        check_config(config)  # a bad name or range: one error line before any run starts
     resolve_device(args.device)  # fail early on --device cuda without CUDA
     options = key_values(args.executor_option, "--executor-option")
     with Store.open(args.store) as store:

@@ -57,12 +57,14 @@ class ExperimentConfig:
     """One run: an experiment applied to a data set, a model, a pruning and a training.
 
     ``seed`` is the only seed: data, initialization, scoring batch, pruner and training order
-    all derive from it. ``data`` and ``model`` are the specs of ``noprune list``.
+    all derive from it. ``data`` and ``model`` are the specs of ``noprune list``; ``init`` the
+    initializer of the model's weights (``noprune.models.INITS``).
     """
 
     experiment: str = "accuracy"
     data: str = "digits"
     model: str = "lenet_300_100"
+    init: str = "kaiming_normal"
     seed: int = 0
     prune: PruneConfig = field(default_factory=PruneConfig)
     train: TrainConfig = field(default_factory=TrainConfig)

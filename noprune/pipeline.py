@@ -21,7 +21,7 @@ from noprune.config import ExperimentConfig, canonical, run_key
 from noprune.data import Dataset, balanced_batch, load_dataset
 from noprune.ensemble import EnsembleData, StackedMLP, prune_ensemble
 from noprune.errors import UnknownNameError, UserError
-from noprune.models import build_model, initialize
+from noprune.models import INITS, build_model, initialize
 from noprune.provenance import provenance, resolve_device
 from noprune.training import TrainConfig, make_trainer, train
 
@@ -47,6 +47,8 @@ def check_config(config: ExperimentConfig) -> None:
         raise UserError(f"scope must be global or layerwise, got {prune.scope!r}")
     if prune.ablation is not None and prune.ablation not in ABLATIONS:
         raise UnknownNameError("ablation", prune.ablation, ABLATIONS)
+    if config.init not in INITS:
+        raise UnknownNameError("init", config.init, list(INITS))
 
 
 def make_pruner(config: ExperimentConfig, data: Dataset) -> pruners.Pruner:
@@ -114,7 +116,8 @@ def run_prune(
     device = resolve_device(device) if isinstance(device, str) else device
     prune = config.prune
     data = load_dataset(config.data, seed=config.seed, root=data_root)
-    model = build_model(config.model, data.input_shape, data.num_classes, seed=config.seed).to(device)
+    model = build_model(config.model, data.input_shape, data.num_classes, seed=config.seed, init=config.init)
+    model = model.to(device)
     pruner = make_pruner(config, data)
     batch = scoring_batch(config, data)
     pretrain = pretraining(config)
@@ -137,7 +140,12 @@ def run_prune(
         masks = pruners.shuffle(masks, seed=config.seed)
     elif prune.ablation == "reinit":
         # A seed stream distinct from the one that drew the initial weights.
-        pruners.reinit(model, masks, seed=config.seed + 1_000_003, initializer=initialize)
+        pruners.reinit(
+            model,
+            masks,
+            seed=config.seed + 1_000_003,
+            initializer=lambda m, g: initialize(m, g, config.init),
+        )
     masks.apply(model)
     init_state = {k: v.detach().cpu().clone().contiguous() for k, v in model.state_dict().items()}
     report = describe(config, pruner, masks, data, batch, scoring_seconds, device, data_root)

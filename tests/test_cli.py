@@ -332,6 +332,10 @@ USER_ERRORS = {
         "unknown ablation 'bogus'",
     ),
     "unknown scope": (["--pruner", "random", "--density", "0.05", "--scope", "bogus"], "scope"),
+    "unknown init": (
+        ["--pruner", "random", "--density", "0.05", "--init", "xavier"],
+        "unknown init 'xavier'",
+    ),
     "bad optimizer": (["--pruner", "random", "--density", "0.05", "--optimizer", "rmsprop"], "rmsprop"),
     "bad lr schedule": (["--pruner", "random", "--density", "0.05", "--lr-schedule", "bogus"], "bogus"),
     "imp rewind past training": (

@@ -559,19 +559,20 @@ BLOCK_CONFIGS = {
 def test_members_trained_in_blocks_match_all_at_once(
     stop_data: list[Dataset], config: TrainConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On the CPU fit_ensemble trains members in cache-sized blocks; a block of one member must
+    """On the CPU fit_ensemble trains members in cache-sized blocks; blocks of two members must
     do what the whole ensemble does: same steps, same stops, same weights, masks kept."""
-    data = EnsembleData.from_datasets(stop_data)
-    models = [build_model(SPEC, (10,), 2, seed=s) for s in SEEDS]
-    masks = prune_ensemble("random", StackedMLP.from_models(models), 0.7, seeds=list(SEEDS))
+    seeds = list(range(6))
+    data = EnsembleData.from_datasets([*stop_data, *stop_data])
+    models = [build_model(SPEC, (10,), 2, seed=s) for s in seeds]
+    masks = prune_ensemble("random", StackedMLP.from_models(models), 0.7, seeds=seeds)
     rule = StopRule(memorised_loss=MEMORISED, check_every=5)
     runs = []
-    for budget, size in ((1, 1), (10**12, len(SEEDS))):
+    for budget, blocks in ((1, [(0, 2), (2, 4), (4, 6)]), (10**12, [(0, 6)])):
         monkeypatch.setattr(ensemble_train, "BLOCK_BYTES", budget)
         stacked = StackedMLP.from_models(models)
-        assert ensemble_train.block_size(stacked, data, config) == size
+        assert ensemble_train.member_blocks(stacked, data, config) == blocks
         runs.append(
-            (stacked, train_ensemble(stacked, data, masks, config, seeds=list(SEEDS), steps=250, stop=rule))
+            (stacked, train_ensemble(stacked, data, masks, config, seeds=seeds, steps=250, stop=rule))
         )
     (blocks, r_blocks), (whole, r_whole) = runs
     assert r_blocks.steps.tolist() == r_whole.steps.tolist()
@@ -589,19 +590,23 @@ def test_members_trained_in_blocks_match_all_at_once(
         assert torch.allclose(getattr(r_blocks, field), getattr(r_whole, field), rtol=1e-5, atol=1e-7), field
 
 
-def test_block_size_fills_the_budget_with_balanced_blocks() -> None:
-    config = TrainConfig(lr=0.01, momentum=0.0, batch_size=0)
+def test_member_blocks_fill_the_budget_evenly() -> None:
     k, n = 250, 30
     stacked = StackedMLP.from_models([build_model("mlp:100,100", (30,), 2, seed=0)] * k)
     data = EnsembleData(torch.zeros(k, n, 30), torch.zeros(k, n, dtype=torch.long))
-    # Per member: 13,402 parameters (no optimizer state) and 2 x 30 x 232 activations, 4 bytes each.
-    per_member = 4 * (13_402 + 2 * n * 232)
-    assert ensemble_train.block_size(stacked, data, config) == math.ceil(
-        k / math.ceil(k / (16 * 2**20 // per_member))
-    )
-    assert ensemble_train.block_size(stacked, data, config) == 125
+    # Per member: 13,402 parameters (plain SGD keeps no state) and 2 x 30 x 232 activations,
+    # 4 bytes each: 109 KB, so 250 members need two blocks of 16 MiB.
+    plain = TrainConfig(lr=0.01, momentum=0.0, batch_size=0)
+    assert ensemble_train.member_blocks(stacked, data, plain) == [(0, 125), (125, 250)]
+    # Momentum adds a buffer per parameter: 163 KB a member, three blocks.
     momentum = TrainConfig(lr=0.01, momentum=0.9, batch_size=0)
-    assert ensemble_train.block_size(stacked, data, momentum) < 125
+    assert ensemble_train.member_blocks(stacked, data, momentum) == [(0, 83), (83, 167), (167, 250)]
+    # Never a block of one member; fewer than four members train together.
+    huge = StackedMLP.from_models([build_model("mlp:2000,2000", (30,), 2, seed=0)] * 5)
+    assert ensemble_train.member_blocks(huge, data.take(torch.arange(5)), plain) == [(0, 2), (2, 5)]
+    assert ensemble_train.member_blocks(huge.take(torch.arange(3)), data.take(torch.arange(3)), plain) == [
+        (0, 3)
+    ]
 
 
 # -- 5. divergence -----------------------------------------------------------------------------

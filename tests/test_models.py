@@ -167,6 +167,40 @@ def test_initialize_is_deterministic_and_uses_the_generator() -> None:
     assert torch.equal(torch.get_rng_state(), before)
 
 
+def test_pytorch_init_is_torchs_default_distribution() -> None:
+    """init="pytorch": weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)), as nn.Linear and
+    nn.Conv2d draw by default (kaiming_uniform_(a=sqrt(5))), but from the given generator."""
+    model = nn.Sequential(nn.Linear(2000, 1000), nn.ReLU(), nn.Conv2d(3, 64, 3), nn.BatchNorm2d(8))
+    model[3].weight.data.fill_(3.0)
+    before = torch.get_rng_state()
+    initialize(model, torch.Generator().manual_seed(0), "pytorch")
+    assert torch.equal(torch.get_rng_state(), before)
+    for layer, fan_in in ((model[0], 2000), (model[2], 27)):
+        bound = 1 / math.sqrt(fan_in)
+        for t in (layer.weight, layer.bias):
+            assert float(t.abs().max()) <= bound
+            assert float(t.abs().max()) > 0.8 * bound  # spread over the whole interval
+        assert layer.weight.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.05)
+    torch_default = nn.Linear(2000, 1000)  # torch's own draw has the same spread
+    assert model[0].weight.std().item() == pytest.approx(torch_default.weight.std().item(), rel=0.02)
+    assert torch.all(model[3].weight == 1)
+
+
+def test_build_model_takes_the_init_and_rejects_unknown_ones() -> None:
+    kaiming = build_model("mlp:100,100", (30,), 2, seed=3)
+    pytorch = build_model("mlp:100,100", (30,), 2, seed=3, init="pytorch")
+    again = build_model("mlp:100,100", (30,), 2, seed=3, init="pytorch")
+    assert all(torch.equal(a, b) for a, b in zip(pytorch.parameters(), again.parameters(), strict=True))
+    # Kaiming-normal weights are sqrt(6) times larger (std sqrt(2/fan_in) against 1/sqrt(3 fan_in)).
+    ratio = kaiming.fc2.weight.std() / pytorch.fc2.weight.std()
+    assert float(ratio) == pytest.approx(math.sqrt(6), rel=0.05)
+    assert torch.count_nonzero(kaiming.fc2.bias) == 0 and torch.count_nonzero(pytorch.fc2.bias) == 100
+    with pytest.raises(UnknownNameError, match="kaiming_normal"):
+        build_model("mlp", (30,), 2, seed=0, init="xavier")
+    with pytest.raises(UserError, match="timm"):
+        build_model("timm:resnet18", CIFAR, 10, seed=0, init="pytorch")
+
+
 def test_unknown_model_name() -> None:
     with pytest.raises(UnknownNameError, match="resnet20"):
         build_model("resnet1000", CIFAR, 10, seed=0)

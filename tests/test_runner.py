@@ -305,12 +305,21 @@ def test_a_failing_or_diverging_run_is_stored_as_failed_and_the_sweep_goes_on(tm
         (["--set", "prune.bogus=1"], "unknown config field"),
         (["--set", "seed"], "field=value"),
         (["--executor", "mpi"], "unknown executor"),
+        (["--set", "init=xavier"], "unknown init 'xavier'"),
+        (["--set", "prune.scope=bad"], "scope must be global or layerwise"),
+        (["--set", "prune.density=0"], "density must be in (0, 1]"),
     ],
 )
 def test_bad_run_arguments_give_one_line_and_exit_code_2(tmp_path, suite_file, capsys, extra, message):
-    assert run_cli(suite_file, tmp_path / "s.sqlite", *extra) == 2
+    """Checked before any run starts: nothing is run, so nothing is stored as failed."""
+    store = tmp_path / "s.sqlite"
+    assert run_cli(suite_file, store, *extra) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
+    if store.exists():
+        db = sqlite3.connect(store)
+        assert db.execute("SELECT COUNT(*) FROM runs").fetchone() == (0,)
+        db.close()
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ the rows in order (the mean loss does not depend on the order, up to rounding).
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -323,7 +324,7 @@ def fit_ensemble(
     ``perturb`` changes the gradients in place before each optimizer step (e.g. gradient noise;
     it turns off the fused SGD update); ``on_epoch`` sees the model after every epoch's last step.
 
-    Members are independent, so on the CPU they train in blocks of :func:`block_size` members,
+    Members are independent, so on the CPU they train in the blocks of :func:`member_blocks`,
     one block after another (each block runs all its steps); with ``perturb`` or ``on_epoch``,
     which see every member at once, and on a GPU, all K train together.
     """
@@ -334,9 +335,11 @@ def fit_ensemble(
     k = model.size
     if len(seeds) != k:
         raise ValueError(f"need one seed per member: {k} members, {len(seeds)} seeds")
-    whole = perturb is not None or on_epoch is not None
-    size = k if whole else block_size(model, data, config)
-    if size >= k:
+    if perturb is not None or on_epoch is not None:
+        bounds = [(0, k)]
+    else:
+        bounds = member_blocks(model, data, config)
+    if len(bounds) == 1:
         return fit_block(
             model,
             data,
@@ -349,20 +352,18 @@ def fit_ensemble(
             on_epoch=on_epoch,
         )
     start = time.perf_counter()
-    logs = []
-    for first in range(0, k, size):
-        last = min(k, first + size)
-        logs.append(
-            fit_block(
-                model.block(first, last),
-                data.take(torch.arange(first, last)),
-                None if masks is None else [m[first:last] for m in masks],
-                config,
-                seeds=seeds[first:last],
-                steps=steps,
-                stop=stop,
-            )
+    logs = [
+        fit_block(
+            model.block(first, last),
+            data.take(torch.arange(first, last)),
+            None if masks is None else [m[first:last] for m in masks],
+            config,
+            seeds=seeds[first:last],
+            steps=steps,
+            stop=stop,
         )
+        for first, last in bounds
+    ]
     return FitLog(
         torch.cat([log.steps for log in logs]),
         torch.cat([log.diverged for log in logs]),
@@ -378,21 +379,22 @@ its steps. Measured with ``noprune bench`` on 2 cores of an AMD EPYC (32 MiB L3)
 K = 64) 1.4x faster in blocks of 16; blocks of 4 lose again to per-call overhead."""
 
 
-def block_size(model: StackedMLP, data: EnsembleData, config: TrainConfig) -> int:
-    """Members per block: all K on a GPU; on the CPU as many as fit in :data:`BLOCK_BYTES`,
-    balanced so that the blocks have nearly equal sizes."""
+def member_blocks(model: StackedMLP, data: EnsembleData, config: TrainConfig) -> list[tuple[int, int]]:
+    """(first, last) member ranges of the blocks: one block on a GPU; on the CPU as many
+    members per block as fit in :data:`BLOCK_BYTES`, in blocks of nearly equal sizes and never
+    of a single member (a lone matrix may take another matmul kernel than a batch)."""
     k = model.size
-    if model.device.type != "cpu":
-        return k
+    if model.device.type != "cpu" or k < 4:
+        return [(0, k)]
     n = data.n_train
     batch = n if config.batch_size == 0 else min(config.batch_size, n)
     weights = sum(p[0].numel() for p in model.parameters())
     state = weights * {"adam": 2, "sgd": 1 if config.momentum else 0}[config.optimizer]
     features = model.weights[0].shape[2] + sum(w.shape[1] for w in model.weights)
     per_member = model.weights[0].element_size() * (weights + state + 2 * batch * features)
-    size = max(1, min(k, BLOCK_BYTES // per_member))
-    blocks = math.ceil(k / size)
-    return math.ceil(k / blocks)
+    count = min(math.ceil(k * per_member / BLOCK_BYTES), k // 2)
+    edges = [round(i * k / count) for i in range(count + 1)]
+    return list(itertools.pairwise(edges))
 
 
 @torch.no_grad()

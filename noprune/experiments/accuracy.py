@@ -136,7 +136,7 @@ def prune_batch(
         return None
     model = StackedMLP.from_models(
         [
-            build_model(c.model, d.input_shape, d.num_classes, seed=c.seed)
+            build_model(c.model, d.input_shape, d.num_classes, seed=c.seed, init=c.init)
             for c, d in zip(members, datasets, strict=True)
         ]
     ).to(device)

@@ -93,7 +93,9 @@ def run(config: ExperimentConfig, *, device: torch.device, data_root: str | None
     prune = config.prune
     x, y = synthetic.toy_datasets(**options)
     m = len(x)
-    init = build_model(config.model, sample.input_shape, sample.num_classes, seed=config.seed)
+    init = build_model(
+        config.model, sample.input_shape, sample.num_classes, seed=config.seed, init=config.init
+    )
     model = StackedMLP.from_models([init] * m).to(device)  # one init shared by all members
     x, y = x.to(device), y.to(device)
     masks = prune_stacked(

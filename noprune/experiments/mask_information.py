@@ -67,7 +67,7 @@ def run(config: ExperimentConfig, *, device: torch.device, data_root: str | None
     x = data.x_train[:n]
     labels = draw_labels(config.seed, info.draws, n)
     relabelled = dataclasses.replace(data, x_train=x, y_train=labels[0], num_classes=2)
-    init = build_model(config.model, data.input_shape, 2, seed=config.seed)
+    init = build_model(config.model, data.input_shape, 2, seed=config.seed, init=config.init)
     k = info.draws
     model = StackedMLP.from_models([init] * k).to(device)
     theta0 = model.clone()

@@ -246,7 +246,7 @@ def run_batch(
         raise UserError(f"{NAME} needs a data set that records its label noise (teacher)")
     model = StackedMLP.from_models(
         [
-            build_model(c.model, d.input_shape, d.num_classes, seed=c.seed)
+            build_model(c.model, d.input_shape, d.num_classes, seed=c.seed, init=c.init)
             for c, d in zip(members, datasets, strict=True)
         ]
     ).to(device)

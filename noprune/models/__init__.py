@@ -1,9 +1,10 @@
 """Model zoo and the suite's initializer.
 
 ``build_model(spec, input_shape, num_classes, seed=...)`` builds a model from a short spec string
-(``mlp:300,100``, ``resnet20``, ``timm:resnet18``, ...) and initializes it with ``initialize``,
-the open_lth-style Kaiming-normal initializer (Frankle et al., open_lth), from a private
-``torch.Generator`` so the global RNG is never touched.
+(``mlp:300,100``, ``resnet20``, ``timm:resnet18``, ...) and initializes it with ``initialize``:
+by default the open_lth-style Kaiming-normal initializer (Frankle et al., open_lth), or
+PyTorch's own Linear/Conv default (``init="pytorch"``), from a private ``torch.Generator`` so
+the global RNG is never touched.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from noprune.models.resnet import resnet18, resnet20
 from noprune.models.timm_models import timm_model
 from noprune.specs import split_spec
 
-__all__ = ["MODELS", "build_model", "initialize"]
+__all__ = ["INITS", "MODELS", "build_model", "initialize"]
 
 DEFAULT_MLP_WIDTHS: tuple[int, ...] = (100, 100)
 
@@ -36,6 +37,14 @@ MODELS: dict[str, str] = {
     "vgg16": "VGG-16 with BatchNorm, global avg pool head (Simonyan & Zisserman 2015)",
     "timm": "any timm model, randomly initialized: timm:NAME, e.g. timm:resnet18",
 }
+
+INITS: dict[str, str] = {
+    "kaiming_normal": "weights N(0, 2 / fan_in), biases 0 (open_lth; the suite's default)",
+    "pytorch": "PyTorch's Linear/Conv default: weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in))",
+}
+"""Initializers of Linear and Conv layers (``ExperimentConfig.init``). The PyTorch default has
+weights sqrt(6) times smaller than Kaiming-normal (std 1/sqrt(3 fan_in) against sqrt(2/fan_in)),
+so the same training moves them further from their initial values relative to their size."""
 
 _CONV_MIN_SIZE: dict[str, int] = {
     "cnn": 2,
@@ -112,6 +121,7 @@ def build_model(
     num_classes: int,
     *,
     seed: int,
+    init: str = "kaiming_normal",
 ) -> nn.Module:
     """Build the model named by ``spec`` for inputs of ``input_shape`` (no batch dimension).
 
@@ -119,10 +129,13 @@ def build_model(
     ``mlp_nobias:300,100``, ``lenet_300_100``, ``cnn``, ``resnet20``, ``resnet18``, ``vgg11``, ``vgg16``,
     ``timm:NAME``. ``num_classes`` is the number of outputs (1 for scalar regression).
 
-    Weights are drawn by ``initialize`` from ``torch.Generator().manual_seed(seed)``. timm
+    Weights are drawn by ``initialize`` (scheme ``init``, one of :data:`INITS`) from
+    ``torch.Generator().manual_seed(seed)``. timm
     models keep timm's own initialization, drawn from the global CPU RNG seeded with ``seed``
     inside ``torch.random.fork_rng``. Either way the global RNG state is left unchanged.
     """
+    if init not in INITS:
+        raise UnknownNameError("init", init, list(INITS))
     shape = tuple(int(d) for d in input_shape)
     if not shape or any(d <= 0 for d in shape):
         raise UserError(f"input shape must be non-empty with positive sizes, got {shape}")
@@ -134,27 +147,40 @@ def build_model(
         torch.default_generator.manual_seed(seed)
         name, model = _build(spec, shape, num_classes)
     if name != "timm":
-        initialize(model, torch.Generator().manual_seed(seed))
+        initialize(model, torch.Generator().manual_seed(seed), init)
+    elif init != "kaiming_normal":
+        raise UserError(f"timm models keep timm's own initialization; init {init!r} is for the others")
     return model
 
 
 _CONV_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 
-def initialize(model: nn.Module, generator: torch.Generator) -> None:
-    """The suite's initializer, as open_lth's ``kaiming_normal`` (Frankle et al.).
+def initialize(model: nn.Module, generator: torch.Generator, init: str = "kaiming_normal") -> None:
+    """The suite's initializer: ``init`` is one of :data:`INITS`.
 
-    Linear and Conv{1,2,3}d weights: ``kaiming_normal_(mode='fan_in', nonlinearity='relu')``
-    drawn from ``generator``; their biases zero. BatchNorm: weight 1, bias 0, running stats
-    reset. Other modules are left alone. Works on any device: when the model is not on the
-    generator's device the draws are made there and copied.
+    ``kaiming_normal`` (open_lth's, Frankle et al.): Linear and Conv{1,2,3}d weights
+    ``kaiming_normal_(mode='fan_in', nonlinearity='relu')``, their biases zero. ``pytorch``: what
+    ``nn.Linear`` and ``nn.Conv*d`` do by default (``kaiming_uniform_(a=sqrt(5))``, i.e. weights
+    and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in))), drawn from ``generator``. Either way
+    BatchNorm gets weight 1, bias 0 and reset running stats; other modules are left alone. Works
+    on any device: when the model is not on the generator's device the draws are made there and
+    copied.
     """
+    if init not in INITS:
+        raise UnknownNameError("init", init, list(INITS))
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, (nn.Linear, *_CONV_TYPES)):
-                _kaiming_normal(module.weight, generator)
-                if module.bias is not None:
-                    module.bias.zero_()
+                if init == "kaiming_normal":
+                    _draw(module.weight, generator, _kaiming_normal)
+                    if module.bias is not None:
+                        module.bias.zero_()
+                else:
+                    bound = 1.0 / module.weight[0].numel() ** 0.5  # fan_in: in_features x kernel size
+                    _draw(module.weight, generator, _uniform(bound))
+                    if module.bias is not None:
+                        _draw(module.bias, generator, _uniform(bound))
             elif isinstance(module, nn.modules.batchnorm._BatchNorm):
                 if module.weight is not None:
                     module.weight.fill_(1.0)
@@ -164,11 +190,24 @@ def initialize(model: nn.Module, generator: torch.Generator) -> None:
                     module.reset_running_stats()
 
 
-def _kaiming_normal(weight: torch.Tensor, generator: torch.Generator) -> None:
-    kwargs = {"mode": "fan_in", "nonlinearity": "relu", "generator": generator}
-    if weight.device == generator.device:
-        nn.init.kaiming_normal_(weight, **kwargs)
+def _kaiming_normal(t: torch.Tensor, generator: torch.Generator) -> None:
+    nn.init.kaiming_normal_(t, mode="fan_in", nonlinearity="relu", generator=generator)
+
+
+def _uniform(bound: float) -> Callable[[torch.Tensor, torch.Generator], None]:
+    def draw(t: torch.Tensor, generator: torch.Generator) -> None:
+        nn.init.uniform_(t, -bound, bound, generator=generator)
+
+    return draw
+
+
+def _draw(
+    tensor: torch.Tensor, generator: torch.Generator, fill: Callable[[torch.Tensor, torch.Generator], None]
+) -> None:
+    """``fill(tensor, generator)``, drawing on the generator's device and copying if they differ."""
+    if tensor.device == generator.device:
+        fill(tensor, generator)
     else:
-        draw = torch.empty(weight.shape, dtype=weight.dtype, device=generator.device)
-        nn.init.kaiming_normal_(draw, **kwargs)
-        weight.copy_(draw)
+        draw = torch.empty(tensor.shape, dtype=tensor.dtype, device=generator.device)
+        fill(draw, generator)
+        tensor.copy_(draw)
