@@ -78,6 +78,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--sparsity", type=float, help="1 - density")
     p.add_argument("--compression", type=float, help="1 / density")
     p.add_argument("--scope", default="global", help="global (default) or layerwise")
+    p.add_argument("--synflow-rounds", type=int, default=100, help="synflow's pruning rounds (default 100)")
     p.add_argument(
         "--init", default="kaiming_normal", help="kaiming_normal (default) or pytorch (torch's own default)"
     )
@@ -256,6 +257,7 @@ def cmd_prune(args: argparse.Namespace) -> None:
             pretrain_epochs=args.pretrain_epochs,
             rewind_step=args.rewind_step,
             biases=args.prune_biases,
+            synflow_rounds=args.synflow_rounds,
         ),
         train=train_config(args, args.train_epochs),
     )

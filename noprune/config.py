@@ -25,7 +25,8 @@ from noprune.training import TrainConfig
 class PruneConfig:
     """How to prune. ``pretrain_epochs``: the training imp does per round and magnitude_after
     does dense, before ranking; ``rewind_step``: imp's rewind point in steps (0 = init);
-    ``biases``: prune the biases of Linear and Conv layers too (density counts them)."""
+    ``biases``: prune the biases of Linear and Conv layers too (density counts them);
+    ``synflow_rounds``: SynFlow's pruning rounds (Tanaka et al. 2020 use 100)."""
 
     pruner: str = "random"
     density: float = 1.0
@@ -35,6 +36,7 @@ class PruneConfig:
     pretrain_epochs: int = 10
     rewind_step: int = 0
     biases: bool = False
+    synflow_rounds: int = 100
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,14 @@ figure each.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 from noprune.data import parse_data_spec
-from noprune.leaderboard import Record, Table, build_tables
+from noprune.leaderboard import Record, Row, Table, build_tables
 from noprune.plots import legend_right, plot_tables, pruner_color, save_figure
 
 Readings = dict[str, tuple[tuple[float, float], ...]]
@@ -116,19 +117,28 @@ def _figure(figure: Figure, table: Table, stem: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(7.0, 4.5))
     try:
         low, high = min(1.0 - d for d in table.densities), max(1.0 - d for d in table.densities)
+        variants = Counter(_plain(row) for row in table.measured_rows)  # one pruner, other settings
+        seen: Counter[str] = Counter()
+        drawn: set[str] = set()
         for row in table.measured_rows:
             densities = sorted((d for d in table.densities if d in row.cells), reverse=True)
             xs = [1.0 - d for d in densities]
             mean = [row.cells[d].mean * scale for d in densities]
             std = [row.cells[d].std * scale for d in densities]
+            key = _plain(row)
+            seen[key] += 1
             color = pruner_color(row.pruner)
+            if variants[key] > 1:  # light to full colour, in row order
+                color = _shade(color, seen[key], variants[key])
             ax.plot(xs, mean, "-o", color=color, label=row.label, linewidth=1.6, markersize=4, zorder=2)
             lo = [m - s for m, s in zip(mean, std, strict=True)]
             hi = [m + s for m, s in zip(mean, std, strict=True)]
             ax.fill_between(xs, lo, hi, color=color, alpha=0.12, linewidth=0)
-            paper = [(s, v * scale) for s, v in readings.get(row.label, ()) if low - 1e-9 <= s <= high + 1e-9]
-            if paper:
-                ax.plot(*zip(*paper, strict=True), "x--", color=color, alpha=0.7, linewidth=0.9, zorder=1.5)
+            paper = [(s, v * scale) for s, v in readings.get(key, ()) if low - 1e-9 <= s <= high + 1e-9]
+            if paper and key not in drawn:
+                drawn.add(key)
+                base = pruner_color(row.pruner)
+                ax.plot(*zip(*paper, strict=True), "x--", color=base, alpha=0.7, linewidth=0.9, zorder=1.5)
         ax.set_xlabel("sparsity (fraction of weights pruned)")
         ax.set_ylabel(figure.ylabel)
         ax.set_ylim(-0.05 * scale, 1.05 * scale)
@@ -141,3 +151,18 @@ def _figure(figure: Figure, table: Table, stem: Path) -> list[Path]:
         return save_figure(fig, stem)
     finally:
         plt.close(fig)
+
+
+def _plain(row: Row) -> str:
+    """The row's label without its setting annotation (``synflow [synflow_rounds=3]`` ->
+    ``synflow``): the key of the paper's readings and of the colour family."""
+    return row.label.split(" [", 1)[0]
+
+
+def _shade(color: str, i: int, n: int) -> tuple[float, float, float]:
+    """Variant i of n (1-based) of ``color``: mixed with white from 70% (i = 1) to none (i = n)."""
+    from matplotlib.colors import to_rgb
+
+    white = 0.7 * (n - i) / (n - 1)
+    r, g, b = to_rgb(color)
+    return (r + (1 - r) * white, g + (1 - g) * white, b + (1 - b) * white)

@@ -47,6 +47,10 @@ def check_config(config: ExperimentConfig) -> None:
         raise UserError(f"scope must be global or layerwise, got {prune.scope!r}")
     if prune.ablation is not None and prune.ablation not in ABLATIONS:
         raise UnknownNameError("ablation", prune.ablation, ABLATIONS)
+    if prune.synflow_rounds < 1:
+        raise UserError(
+            f"synflow needs at least one round, got prune.synflow_rounds = {prune.synflow_rounds}"
+        )
     if config.init not in INITS:
         raise UnknownNameError("init", config.init, list(INITS))
 
@@ -54,6 +58,8 @@ def check_config(config: ExperimentConfig) -> None:
 def make_pruner(config: ExperimentConfig, data: Dataset) -> pruners.Pruner:
     prune = config.prune
     cls = pruners.PRUNERS[prune.pruner]
+    if cls.name == "synflow":
+        return cls(rounds=prune.synflow_rounds)
     if not cls.needs_trainer:
         return cls()
     steps = prune.pretrain_epochs * config.train.steps_per_epoch(data.n_train)
@@ -104,6 +110,7 @@ def prune_stacked(
         train=pretraining(config),
         train_steps=getattr(pruner, "train_steps", 0),
         rewind_step=getattr(pruner, "rewind_step", 0),
+        synflow_rounds=prune.synflow_rounds,
         include_biases=prune.biases,
     )
 

@@ -4,6 +4,7 @@ the ensemble with the single-model path, independence from batch composition, an
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 
 import pytest
@@ -11,6 +12,7 @@ import torch
 
 from noprune.config import ExperimentConfig, PruneConfig
 from noprune.ensemble import CHECK_EVERY, MEMORISED, memorisation_stop
+from noprune.errors import UserError
 from noprune.experiments import batch_key, get_experiment, memorization
 from noprune.leaderboard import Record
 from noprune.memorization_plot import FIGURES, PAPER_FIG1A, PAPER_FIG1B, plot_memorization
@@ -155,6 +157,29 @@ def test_ensemble_member_equals_the_one_config_run(pruner: str) -> None:
         assert single["density_after_training"] == member["density_after_training"]
 
 
+def test_synflow_rounds_reach_both_paths() -> None:
+    """prune.synflow_rounds sets SynFlow's schedule in the single-model and the batched path
+    alike; fewer rounds give other masks (the E1 docstring's rounds probe)."""
+    three = [
+        dataclasses.replace(c, prune=dataclasses.replace(c.prune, synflow_rounds=3))
+        for c in (small("synflow", 0.05, 0), small("synflow", 0.02, 1))
+    ]
+    batched = run_batch(three)
+    default = run_batch([small("synflow", 0.05, 0), small("synflow", 0.02, 1)])
+    for config, member, hundred in zip(three, batched, default, strict=True):
+        single = memorization.run(config, device=CPU, data_root=None)
+        assert single["per_layer_density"] == member["per_layer_density"]
+        assert single["memorised_fraction"] == member["memorised_fraction"]
+        assert member["nnz"] == hundred["nnz"]
+    assert [m["per_layer_density"] for m in batched] != [m["per_layer_density"] for m in default]
+    with pytest.raises(UserError, match="at least one round"):
+        memorization.run(
+            dataclasses.replace(three[0], prune=dataclasses.replace(three[0].prune, synflow_rounds=0)),
+            device=CPU,
+            data_root=None,
+        )
+
+
 def test_batch_composition_does_not_change_a_member() -> None:
     """Alone (padded with a copy of itself), first of two, or in the middle of three: member
     ``a`` gets bitwise the same numbers."""
@@ -210,6 +235,36 @@ def test_figure_against_sparsity_only_for_memorization_runs(tmp_path) -> None:
     assert all(p.stat().st_size > 1000 for p in paths)
     assert all(0.9 <= s <= 0.993 for readings in PAPER_FIG1A.values() for s, _ in readings)
     assert all(0.97 <= s <= 0.997 for readings in PAPER_FIG1B.values() for s, _ in readings)
+
+
+def test_one_pruner_at_several_settings_gets_shades_of_its_colour_and_the_papers_curve(tmp_path) -> None:
+    """e1-synflow-rounds: rows ``synflow [synflow_rounds=N]`` share SynFlow's colour from light to
+    full, and are compared with the paper's SynFlow readings."""
+    from matplotlib.colors import to_rgb
+
+    from noprune.leaderboard import Row
+    from noprune.memorization_plot import _plain, _shade
+    from noprune.plots import pruner_color
+
+    row = Row(label="synflow [synflow_rounds=3]", pruner="synflow", cells={})
+    assert _plain(row) == "synflow" and _plain(Row("imp", "imp", {})) == "imp"
+    base = to_rgb(pruner_color("synflow"))
+    shades = [_shade(pruner_color("synflow"), i, 4) for i in (1, 2, 3, 4)]
+    assert shades[-1] == pytest.approx(base)
+    assert all(sum(a) > sum(b) for a, b in itertools.pairwise(shades))  # lighter first
+    config = {"experiment": "memorization", "data": "gaussian"}
+    runs = [
+        Record(
+            f"{r}{d}{s}",
+            {**config, "prune": {"pruner": "synflow", "density": d, "synflow_rounds": r}, "seed": s},
+            "done",
+            {"memorised_fraction": 1.0 - d},
+        )
+        for r in (3, 100)
+        for d in (0.1, 0.01)
+        for s in (0, 1)
+    ]
+    assert plot_memorization(runs, tmp_path)[0].stat().st_size > 1000
 
 
 @pytest.mark.parametrize(

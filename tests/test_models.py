@@ -177,7 +177,7 @@ def test_pytorch_init_is_torchs_default_distribution() -> None:
     assert torch.equal(torch.get_rng_state(), before)
     for layer, fan_in in ((model[0], 2000), (model[2], 27)):
         bound = 1 / math.sqrt(fan_in)
-        for t in (layer.weight, layer.bias):
+        for t in (layer.weight.detach(), layer.bias.detach()):
             assert float(t.abs().max()) <= bound
             assert float(t.abs().max()) > 0.8 * bound  # spread over the whole interval
         assert layer.weight.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.05)
@@ -192,7 +192,7 @@ def test_build_model_takes_the_init_and_rejects_unknown_ones() -> None:
     again = build_model("mlp:100,100", (30,), 2, seed=3, init="pytorch")
     assert all(torch.equal(a, b) for a, b in zip(pytorch.parameters(), again.parameters(), strict=True))
     # Kaiming-normal weights are sqrt(6) times larger (std sqrt(2/fan_in) against 1/sqrt(3 fan_in)).
-    ratio = kaiming.fc2.weight.std() / pytorch.fc2.weight.std()
+    ratio = kaiming.fc2.weight.detach().std() / pytorch.fc2.weight.detach().std()
     assert float(ratio) == pytest.approx(math.sqrt(6), rel=0.05)
     assert torch.count_nonzero(kaiming.fc2.bias) == 0 and torch.count_nonzero(pytorch.fc2.bias) == 100
     with pytest.raises(UnknownNameError, match="kaiming_normal"):
