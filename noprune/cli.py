@@ -16,7 +16,7 @@ from pathlib import Path
 import pruners
 from noprune.data import DATASETS
 from noprune.errors import UserError
-from noprune.models import MODELS
+from noprune.models import INITS, MODELS
 from noprune.training import TrainConfig, TrainingDiverged
 
 DEFAULT_STORE = "runs/noprune.sqlite"
@@ -208,6 +208,7 @@ def cmd_list() -> None:
         "pruners": pruners.available(),
         "ablations": pruners.ABLATIONS,
         "models": MODELS,
+        "inits": INITS,
         "data sets": DATASETS,
         "experiments": {name: e.description for name, e in EXPERIMENTS.items()},
         "suites": {name: load_suite(name).description for name in available_suites()},

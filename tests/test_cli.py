@@ -20,7 +20,7 @@ import torch
 import pruners
 from noprune.cli import main
 from noprune.data import DATASETS
-from noprune.models import MODELS, build_model
+from noprune.models import INITS, MODELS, build_model
 from noprune.weights import load_state
 
 MODEL = "mlp:64,32"
@@ -120,6 +120,7 @@ def test_list_prints_every_pruner_ablation_model_and_data_set(capsys: pytest.Cap
         "pruners": list(pruners.PRUNERS),
         "ablations": list(pruners.ABLATIONS),
         "models": list(MODELS),
+        "inits": list(INITS),
         "data sets": list(DATASETS),
         "experiments": list(EXPERIMENTS),
         "suites": available_suites(),
