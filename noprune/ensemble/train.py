@@ -375,8 +375,8 @@ BLOCK_BYTES = 16 * 2**20
 """Working set of one block of members on the CPU (weights, optimizer state, one batch's
 activations and their gradients): a block that fits in the last-level cache stays there through
 its steps. Measured with ``noprune bench`` on 2 cores of an AMD EPYC (32 MiB L3): the E1 shape
-(case a, K = 250) ran 1.28x faster in blocks of 128 than all at once, the digits shape (case c,
-K = 64) 1.4x faster in blocks of 16; blocks of 4 lose again to per-call overhead."""
+(case a, K = 250) ran 1.28x faster in two blocks of 125 than all at once, the digits shape (case c,
+K = 64) 1.4x faster in four blocks of 16; blocks of 4 lose again to per-call overhead."""
 
 
 def member_blocks(model: StackedMLP, data: EnsembleData, config: TrainConfig) -> list[tuple[int, int]]:
