@@ -4,10 +4,11 @@ dense-equivalent parameter count, the fraction memorised and the Lipschitz bound
 
 It reads the ``runs.csv`` files that ``noprune run`` commits under ``results/SUITE/`` (every run
 with its config and metrics), so the report is rebuilt from committed results alone. Runs of
-different experiments are joined on (data, model, pruner, ablation, scope, density); each cell is
-the mean over the seeds of the done runs, with the number of runs in parentheses where it is
-more than one. The dense-equivalent column (E7) reads each row's mean fraction memorised off the
-curve of dense ``memorization`` runs with the same data and training (``noprune.dense_equivalent``).
+different experiments are joined on (data, model, pruner, ablation, scope, density and the
+:data:`VARIANT_FIELDS` off their defaults); each cell is the mean over the seeds of the done
+runs, with the number of runs in parentheses where it is more than one. The dense-equivalent
+column (E7) reads each row's mean fraction memorised off the curve of dense ``memorization``
+runs with the same data and training (``noprune.dense_equivalent``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 import statistics
 import sys
 from collections import defaultdict
@@ -75,6 +77,23 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
+VARIANT_FIELDS = ("init", "prune.biases", "prune.synflow_rounds")
+"""Settings that change what a pruner's mask is: runs that differ in one of them are different
+rows (``synflow [synflow_rounds=3]``), never averaged together. ``prune.synflow_rounds`` counts
+for synflow only."""
+
+
+def variant_note(flat: dict[str, Any], defaults: dict[str, Any]) -> str:
+    """`` [field=value, ...]`` for the :data:`VARIANT_FIELDS` off their defaults, else ``""``."""
+    parts = [
+        f"{field.rpartition('.')[2]}={flat.get(field)}"
+        for field in VARIANT_FIELDS
+        if flat.get(field) != defaults.get(field)
+        and (field != "prune.synflow_rounds" or flat.get("prune.pruner") == "synflow")
+    ]
+    return f" [{', '.join(parts)}]" if parts else ""
+
+
 def build_report(records: Iterable[Record], columns: Sequence[Column] = COLUMNS) -> str:
     """Markdown: one table per (data, model) with at least one column present."""
     defaults = _config_defaults()
@@ -96,6 +115,7 @@ def build_report(records: Iterable[Record], columns: Sequence[Column] = COLUMNS)
         experiment = str(flat["experiment"])
         pruner = str(flat["prune.pruner"])
         label = pruner_label(pruner, flat.get("prune.ablation") or None, str(flat["prune.scope"]))
+        label += variant_note(flat, defaults)
         row = (pruner, label, round(float(flat["prune.density"]), 9))
         task = (str(flat["data"]), str(flat["model"]))
         # a network that did not interpolate is often constant: its Lipschitz bounds say nothing
@@ -133,10 +153,12 @@ def _table(
     columns: Sequence[Column],
     dense: dict[tuple[str, str, float], str],
 ) -> str:
-    def order(row: tuple[str, str, float]) -> tuple[int, str, float]:
+    def order(row: tuple[str, str, float]) -> tuple[int, list[Any], float]:
         pruner, label, density = row
         rank = PRUNER_ORDER.index(pruner) if pruner in PRUNER_ORDER else len(PRUNER_ORDER)
-        return rank, label, -density
+        # numbers in a label compare as numbers: synflow_rounds=2 before synflow_rounds=10
+        parts = [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", label)]
+        return rank, parts, -density
 
     lines = [
         f"### {data} / {model}",

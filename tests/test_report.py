@@ -48,6 +48,38 @@ def test_columns_of_different_experiments_are_joined_and_averaged_over_seeds():
     assert "Lip ≤" in sphere and "12.0" in sphere and "memorised" not in sphere
 
 
+def test_runs_that_differ_in_how_the_mask_is_made_are_separate_rows():
+    """SynFlow at 3 and 100 rounds, or from another init, is not averaged with the default."""
+
+    def synflow(key: str, value: float, **fields: object) -> Record:
+        r = record(key, "memorization", "synflow", 0.01, 0, {"memorised_fraction": value, "nnz": 5})
+        r.config["prune"].update({k: v for k, v in fields.items() if k != "init"})
+        if "init" in fields:
+            r.config["init"] = fields["init"]
+        return r
+
+    runs = [
+        synflow("s100", 0.4),
+        synflow("s3", 0.1, synflow_rounds=3),
+        synflow("s10", 0.3, synflow_rounds=10),
+        synflow("s2", 0.0, synflow_rounds=2),
+        synflow("pt", 0.2, init="pytorch"),
+        record("r", "memorization", "random", 0.01, 0, {"memorised_fraction": 0.0, "nnz": 5}),
+    ]
+    runs[-1].config["prune"]["synflow_rounds"] = 3  # not a synflow setting for random
+    text = build_report(runs)
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "density" not in line]
+    cells = [[c.strip() for c in r.strip("|").split("|")] for r in rows]
+    assert [(c[0], c[3]) for c in cells] == [
+        ("random", "0.00"),
+        ("synflow", "0.40"),
+        ("synflow [init=pytorch]", "0.20"),
+        ("synflow [synflow_rounds=2]", "0.00"),
+        ("synflow [synflow_rounds=3]", "0.10"),
+        ("synflow [synflow_rounds=10]", "0.30"),
+    ]
+
+
 def test_report_reads_the_committed_runs_csv(tmp_path):
     rows = [
         {"key": r.key, "status": r.status, "config": json.dumps(r.config), "metrics": json.dumps(r.metrics)}
