@@ -156,11 +156,16 @@ def lower_is_better(metric: str) -> bool:
     return any(word in m for word in ("loss", "seconds", "error"))
 
 
-def pruner_label(pruner: str, ablation: str | None = None, scope: str = "global") -> str:
-    """``snip``, ``snip+shuffle``, ``snip (layerwise)``, ``snip+shuffle (layerwise)``."""
+def pruner_label(
+    pruner: str, ablation: str | None = None, scope: str = "global", note: Sequence[tuple[str, Any]] = ()
+) -> str:
+    """``snip``, ``snip+shuffle``, ``snip (layerwise)``, ``snip+shuffle (layerwise)``, and with
+    ``note`` (config field, value) pairs ``synflow [synflow_rounds=3]``."""
     label = pruner + (f"+{ablation}" if ablation else "")
     if scope and scope != "global":
         label += f" ({scope})"
+    if note:
+        label += " [" + ", ".join(f"{f.rpartition('.')[2]}={v}" for f, v in note) + "]"
     return label
 
 
@@ -282,9 +287,7 @@ def _make_table(
     rows: list[Row] = []
     for row_key in sorted(stats):
         _, pruner, _, scope, _, _, note, ablation = row_key
-        label = pruner_label(pruner, ablation, scope)
-        if note:
-            label += " [" + ", ".join(f"{f.partition('.')[2]}={v}" for f, v in note) + "]"
+        label = pruner_label(pruner, ablation, scope, note)
         cells = {d: Cell(m, s, n, best=(m == best[d])) for d, (m, s, n) in stats[row_key].items()}
         rows.append(Row(label, pruner, cells, ablation=ablation, scope=scope))
 

@@ -16,19 +16,25 @@ from __future__ import annotations
 import csv
 import json
 import math
-import re
 import statistics
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from noprune.config import flatten
 from noprune.dense_equivalent import METRIC, DenseCurve, dense_curves, match_key
 from noprune.errors import UserError
-from noprune.leaderboard import PRUNER_ORDER, Record, _config_defaults, density_labels, pruner_label
+from noprune.leaderboard import (
+    Record,
+    _config_defaults,
+    _pruner_rank,
+    _sortable,
+    density_labels,
+    pruner_label,
+)
 
 
 @dataclass(frozen=True)
@@ -77,35 +83,44 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
+class RowKey(NamedTuple):
+    """A report row: the pruner, its label (with its settings off the defaults), those settings
+    as (field, sortable value) pairs, and the density."""
+
+    pruner: str
+    label: str
+    settings: tuple[Any, ...]
+    density: float
+
+
 VARIANT_FIELDS = ("init", "prune.biases", "prune.synflow_rounds")
 """Settings that change what a pruner's mask is: runs that differ in one of them are different
 rows (``synflow [synflow_rounds=3]``), never averaged together. ``prune.synflow_rounds`` counts
 for synflow only."""
 
 
-def variant_note(flat: dict[str, Any], defaults: dict[str, Any]) -> str:
-    """`` [field=value, ...]`` for the :data:`VARIANT_FIELDS` off their defaults, else ``""``."""
-    parts = [
-        f"{field.rpartition('.')[2]}={flat.get(field)}"
+def variant_note(flat: dict[str, Any], defaults: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """(field, value) of the :data:`VARIANT_FIELDS` off their defaults (``pruner_label``'s note)."""
+    return tuple(
+        (field, flat.get(field))
         for field in VARIANT_FIELDS
         if flat.get(field) != defaults.get(field)
         and (field != "prune.synflow_rounds" or flat.get("prune.pruner") == "synflow")
-    ]
-    return f" [{', '.join(parts)}]" if parts else ""
+    )
 
 
 def build_report(records: Iterable[Record], columns: Sequence[Column] = COLUMNS) -> str:
     """Markdown: one table per (data, model) with at least one column present."""
     defaults = _config_defaults()
-    # (data, model) -> (pruner, label, density) -> (experiment, metric) -> values
-    cells: dict[tuple[str, str], dict[tuple[str, str, float], dict[tuple[str, str], list[float]]]] = (
-        defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    # (data, model) -> row -> (experiment, metric) -> values
+    cells: dict[tuple[str, str], dict[RowKey, dict[tuple[str, str], list[float]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(list))
     )
     wanted = {(c.experiment, c.metric) for c in columns} | {(e, "nnz") for e in NNZ_SOURCES}
     records = list({r.key: r for r in records}.values())  # a run shared by two suites counts once
     curves = dense_curves(records)
     # (data, model) -> row -> dense curve key -> memorised fractions, for the E7 column
-    memorised: dict[tuple[str, str], dict[tuple[str, str, float], dict[str, list[float]]]] = defaultdict(
+    memorised: dict[tuple[str, str], dict[RowKey, dict[str, list[float]]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(list))
     )
     for record in records:
@@ -114,9 +129,11 @@ def build_report(records: Iterable[Record], columns: Sequence[Column] = COLUMNS)
         flat = {**defaults, **flatten(record.config)}
         experiment = str(flat["experiment"])
         pruner = str(flat["prune.pruner"])
-        label = pruner_label(pruner, flat.get("prune.ablation") or None, str(flat["prune.scope"]))
-        label += variant_note(flat, defaults)
-        row = (pruner, label, round(float(flat["prune.density"]), 9))
+        note = variant_note(flat, defaults)
+        label = pruner_label(pruner, flat.get("prune.ablation") or None, str(flat["prune.scope"]), note)
+        row = RowKey(
+            pruner, label, tuple((f, _sortable(v)) for f, v in note), round(float(flat["prune.density"]), 9)
+        )
         task = (str(flat["data"]), str(flat["model"]))
         # a network that did not interpolate is often constant: its Lipschitz bounds say nothing
         fitted = experiment != "robustness" or record.metrics.get("interpolated") == 1.0
@@ -149,16 +166,13 @@ def build_report(records: Iterable[Record], columns: Sequence[Column] = COLUMNS)
 def _table(
     data: str,
     model: str,
-    rows: dict[tuple[str, str, float], dict[tuple[str, str], list[float]]],
+    rows: dict[RowKey, dict[tuple[str, str], list[float]]],
     columns: Sequence[Column],
-    dense: dict[tuple[str, str, float], str],
+    dense: dict[RowKey, str],
 ) -> str:
-    def order(row: tuple[str, str, float]) -> tuple[int, list[Any], float]:
-        pruner, label, density = row
-        rank = PRUNER_ORDER.index(pruner) if pruner in PRUNER_ORDER else len(PRUNER_ORDER)
-        # numbers in a label compare as numbers: synflow_rounds=2 before synflow_rounds=10
-        parts = [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", label)]
-        return rank, parts, -density
+    def order(row: RowKey) -> tuple[Any, ...]:
+        # settings compare as values (synflow_rounds=2 before synflow_rounds=10)
+        return _pruner_rank(row.pruner), row.label.partition(" [")[0], row.settings, -row.density
 
     lines = [
         f"### {data} / {model}",
@@ -173,7 +187,7 @@ def _table(
         nnz = next((values[(e, "nnz")] for e in NNZ_SOURCES if (e, "nnz") in values), None)
         shown = [_cell(nnz, 0)] + [_cell(values.get((c.experiment, c.metric)), c.digits) for c in columns]
         shown += [dense.get(row, "–")] if dense else []
-        lines.append(f"| {row[1]} | {density_labels([row[2]])[0]} | " + " | ".join(shown) + " |")
+        lines.append(f"| {row.label} | {density_labels([row.density])[0]} | " + " | ".join(shown) + " |")
     return "\n".join(lines) + "\n"
 
 
