@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 
 from noprune.data import parse_data_spec
-from noprune.leaderboard import Record, Row, Table, build_tables
+from noprune.leaderboard import Record, Row, Table, build_tables, pruner_label
 from noprune.plots import legend_right, plot_tables, pruner_color, save_figure
 
 Readings = dict[str, tuple[tuple[float, float], ...]]
@@ -154,9 +154,9 @@ def _figure(figure: Figure, table: Table, stem: Path) -> list[Path]:
 
 
 def _plain(row: Row) -> str:
-    """The row's label without its setting annotation (``synflow [synflow_rounds=3]`` ->
-    ``synflow``): the key of the paper's readings and of the colour family."""
-    return row.label.split(" [", 1)[0]
+    """The row's label without its settings (``synflow [synflow_rounds=3]`` -> ``synflow``): the
+    key of the paper's readings and of the colour family."""
+    return pruner_label(row.pruner, row.ablation, row.scope)
 
 
 def _shade(color: str, i: int, n: int) -> tuple[float, float, float]:
