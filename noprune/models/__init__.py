@@ -134,8 +134,6 @@ def build_model(
     models keep timm's own initialization, drawn from the global CPU RNG seeded with ``seed``
     inside ``torch.random.fork_rng``. Either way the global RNG state is left unchanged.
     """
-    if init not in INITS:
-        raise UnknownNameError("init", init, list(INITS))
     shape = tuple(int(d) for d in input_shape)
     if not shape or any(d <= 0 for d in shape):
         raise UserError(f"input shape must be non-empty with positive sizes, got {shape}")
