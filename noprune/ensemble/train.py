@@ -335,10 +335,8 @@ def fit_ensemble(
     k = model.size
     if len(seeds) != k:
         raise ValueError(f"need one seed per member: {k} members, {len(seeds)} seeds")
-    if perturb is not None or on_epoch is not None:
-        bounds = [(0, k)]
-    else:
-        bounds = member_blocks(model, data, config)
+    whole = perturb is not None or on_epoch is not None  # they see every member at once
+    bounds = [(0, k)] if whole else member_blocks(model, data, config)
     if len(bounds) == 1:
         return fit_block(
             model,
