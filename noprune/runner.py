@@ -13,6 +13,17 @@ Suite files live in ``benchmarks/suites/NAME.toml`` (or any path)::
     "prune.density" = [0.1, 0.01]
     seed = [0, 1, 2]        # or seed = {range = [0, 250]}: Python's range(0, 250)
 
+``[[grid]]`` tables instead of one ``[grid]`` give the union of their cartesian products
+(configs deduplicated), for a setting that only some runs vary, e.g. a SynFlow variant::
+
+    [[grid]]
+    "prune.pruner" = ["imp", "snip", "synflow"]
+    seed = [0, 1, 2]
+    [[grid]]
+    "prune.pruner" = ["synflow"]
+    "prune.synflow_rounds" = [2]
+    seed = [0, 1, 2]
+
 Interrupting a sweep at any moment loses no stored result and duplicates none: results are
 committed one at a time, keys are primary keys, a done run is never overwritten, and runs a
 killed driver left marked running are pending again at the next start.
@@ -52,7 +63,7 @@ class Suite:
     name: str
     description: str
     fixed: dict[str, Any]
-    grid: dict[str, list[Any]]
+    grids: tuple[dict[str, list[Any]], ...]
     path: Path
     metrics: tuple[str, ...] = ("test_accuracy",)
 
@@ -82,23 +93,28 @@ def load_suite(name_or_path: str) -> Suite:
         raise UserError(
             f"suite file {path} has unknown keys {sorted(unknown)}; allowed: {sorted(SUITE_KEYS)}"
         )
-    fixed, grid = data.get("fixed", {}), data.get("grid", {})
-    if not isinstance(fixed, dict) or not isinstance(grid, dict):
-        raise UserError(f"suite file {path}: [fixed] and [grid] must be tables")
+    fixed, grids = data.get("fixed", {}), data.get("grid", {})
+    if isinstance(grids, dict):
+        grids = [grids]
+    if not isinstance(fixed, dict) or not grids or not all(isinstance(g, dict) for g in grids):
+        raise UserError(f"suite file {path}: [fixed] must be a table, and [grid] a table or [[grid]] tables")
     fields = set(known_fields())
     fixed = flatten(fixed)
-    grid = dict(_grid_axis(path, key, values, fields) for key, values in flatten(grid).items())
-    for key in [*fixed, *grid]:
+    grids = [
+        dict(_grid_axis(path, key, values, fields) for key, values in flatten(grid).items())
+        for grid in grids
+    ]
+    for key in [*fixed, *(key for grid in grids for key in grid)]:
         if key not in fields:
             raise UserError(f"suite file {path}: unknown config field {key!r}")
-    for key, values in grid.items():
+    for key, values in (item for grid in grids for item in grid.items()):
         if not isinstance(values, list) or not values:
             raise UserError(f"suite file {path}: grid field {key!r} must be a non-empty list")
     metrics = data.get("metrics", ["test_accuracy"])
     if not isinstance(metrics, list) or not metrics or not all(isinstance(m, str) for m in metrics):
         raise UserError(f"suite file {path}: metrics must be a non-empty list of metric names")
     name, description = str(data.get("name", path.stem)), str(data.get("description", ""))
-    return Suite(name, description, fixed, grid, path, tuple(metrics))
+    return Suite(name, description, fixed, tuple(grids), path, tuple(metrics))
 
 
 def _grid_axis(path: Path, key: str, values: Any, fields: set[str]) -> tuple[str, Any]:
@@ -117,15 +133,16 @@ def _grid_axis(path: Path, key: str, values: Any, fields: set[str]) -> tuple[str
 
 
 def expand(suite: Suite, overrides: dict[str, Any] | None = None) -> list[ExperimentConfig]:
-    """The suite's configs, in grid order, without duplicates; ``overrides`` (from ``--set``)
-    replace fixed values and collapse grid axes to one value."""
+    """The suite's configs, grid after grid in grid order, without duplicates; ``overrides``
+    (from ``--set``) replace fixed values and collapse grid axes to one value."""
     overrides = overrides or {}
-    grid = {k: v for k, v in suite.grid.items() if k not in overrides}
     configs: dict[str, ExperimentConfig] = {}
-    for combination in itertools.product(*grid.values()):
-        flat = {**suite.fixed, **dict(zip(grid, combination, strict=True)), **overrides}
-        config = from_dict(nest(flat))
-        configs.setdefault(run_key(config), config)
+    for full_grid in suite.grids:
+        grid = {k: v for k, v in full_grid.items() if k not in overrides}
+        for combination in itertools.product(*grid.values()):
+            flat = {**suite.fixed, **dict(zip(grid, combination, strict=True)), **overrides}
+            config = from_dict(nest(flat))
+            configs.setdefault(run_key(config), config)
     return list(configs.values())
 
 

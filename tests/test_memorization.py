@@ -196,7 +196,7 @@ def test_e1_suite_grid_batches_into_ensembles_of_one_density() -> None:
     suite = load_suite("e1-memorization")
     pruners = ["random", "snip", "grasp", "synflow", "magnitude_after", "imp"]
     densities = [0.1, 0.07, 0.045, 0.03, 0.025, 0.02, 0.015, 0.01, 0.007]
-    assert suite.grid == {"prune.pruner": pruners, "prune.density": densities, "seed": list(range(250))}
+    assert suite.grids == ({"prune.pruner": pruners, "prune.density": densities, "seed": list(range(250))},)
     assert suite.fixed["experiment"] == "memorization" and suite.metrics[0] == "memorised_fraction"
     configs = expand(suite, {"prune.pruner": "snip"})  # one pruner: expanding costs ~1 ms a config
     assert len(configs) == len(densities) * 250

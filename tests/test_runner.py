@@ -116,6 +116,24 @@ def test_suite_expands_to_the_grid_with_distinct_keys(suite_file):
     assert len(only) == 6 and {c.prune.density for c in only} == {0.2}
 
 
+def test_grid_tables_expand_to_the_union_of_their_products_without_duplicates(tmp_path):
+    """[[grid]] tables: a variant (SynFlow's rounds) for one pruner without rerunning the others."""
+    head = SUITE.split("[grid]")[0]
+    path = tmp_path / "union.toml"
+    path.write_text(
+        head
+        + '[[grid]]\n"prune.pruner" = ["random", "synflow"]\nseed = [0, 1]\n'
+        + '[[grid]]\n"prune.pruner" = ["synflow"]\n"prune.synflow_rounds" = [2, 100]\nseed = [0, 1]\n'
+    )
+    configs = expand(load_suite(str(path)))
+    # synflow with 100 rounds is the default: the second grid adds only the 2-round runs
+    assert len(configs) == 6 == len({run_key(c) for c in configs})
+    rounds = sorted((c.prune.pruner, c.prune.synflow_rounds, c.seed) for c in configs)
+    assert rounds == [("random", 100, 0), ("random", 100, 1), ("synflow", 2, 0), ("synflow", 2, 1),
+                      ("synflow", 100, 0), ("synflow", 100, 1)]
+    assert len(expand(load_suite(str(path)), {"seed": 0})) == 3
+
+
 def test_the_reference_sweep_stores_every_run_done(reference):
     assert len(reference) == 12
     assert all(status == "done" for status, _ in reference.values())
@@ -324,8 +342,15 @@ def test_bad_run_arguments_give_one_line_and_exit_code_2(tmp_path, suite_file, c
 
 @pytest.mark.parametrize(
     "content",
-    ["[grid\nseed = [0]", 'name = "x"\n[grid]\nseed = 3\n', "[fixed]\nprune.bogus = 1\n", 'colour = "red"\n'],
-    ids=["toml-syntax", "grid-not-list", "unknown-field", "unknown-key"],
+    [
+        "[grid\nseed = [0]",
+        'name = "x"\n[grid]\nseed = 3\n',
+        "[fixed]\nprune.bogus = 1\n",
+        'colour = "red"\n',
+        "grid = [1, 2]\n",
+        '[[grid]]\nseed = [0]\n[[grid]]\n"prune.bogus" = [1]\n',
+    ],
+    ids=["toml-syntax", "grid-not-list", "unknown-field", "unknown-key", "grid-not-tables", "bad-second-grid"],
 )
 def test_malformed_suite_files_give_one_line_and_exit_code_2(tmp_path, capsys, content):
     suite = tmp_path / "bad.toml"
