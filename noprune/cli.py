@@ -273,6 +273,11 @@ def cmd_prune(args: argparse.Namespace) -> None:
         f"{args.pruner} on {args.model} / {args.data}: kept {report['nnz']} of {report['numel']} {what} "
         f"(density {report['density']:.6g}, target {density:g}), scored in {report['scoring_seconds']:.2f} s"
     )
+    on_paths = report["connected"]
+    print(
+        f"on an input-to-output path: {on_paths['nnz']} of the {report['nnz']} kept "
+        f"(effective density {on_paths['density']:.6g})"
+    )
     for name in report["collapsed_layers"]:
         print(f"warning: layer collapse: {name} has no surviving weight", file=sys.stderr)
     if "training" in report:

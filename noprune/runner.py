@@ -101,8 +101,7 @@ def load_suite(name_or_path: str) -> Suite:
     fields = set(known_fields())
     fixed = flatten(fixed)
     grids = [
-        dict(_grid_axis(path, key, values, fields) for key, values in flatten(grid).items())
-        for grid in grids
+        dict(_grid_axis(path, key, values, fields) for key, values in flatten(grid).items()) for grid in grids
     ]
     for key in [*fixed, *(key for grid in grids for key in grid)]:
         if key not in fields:

@@ -2,6 +2,7 @@
 
     masks = pruners.get("snip").prune(model, density=0.05, batch=(x, y), seed=0)
     masks.density, masks.nnz, masks.per_layer(), masks.collapsed()
+    pruners.connected(model, masks, input_shape).nnz    # kept weights on an input-output path
     masks.save("masks.safetensors"); MaskSet.load("masks.safetensors")
 
 Depends on torch only; never imports noprune.
@@ -9,6 +10,7 @@ Depends on torch only; never imports noprune.
 
 from pruners.ablations import ABLATIONS, invert, reinit, shuffle
 from pruners.base import Pruner, ScoringPruner, Trainer
+from pruners.connectivity import connected
 from pruners.masks import LayerStats, MaskSet
 from pruners.params import prunable_parameters
 from pruners.registry import PRUNERS, available, get
@@ -25,6 +27,7 @@ __all__ = [
     "Trainer",
     "available",
     "check_density",
+    "connected",
     "exponential",
     "get",
     "invert",

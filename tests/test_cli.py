@@ -295,6 +295,8 @@ def test_layer_collapse_is_reported_and_warned(tmp_path: Path) -> None:
     assert len(collapsed) == 2
     assert collapsed == [n for n in LAYERS if rep["per_layer"][n]["nnz"] == 0]
     assert masks(tmp_path).collapsed() == collapsed
+    assert rep["connected"] == {"nnz": 0, "density": 0.0}  # a collapsed network has no path
+    assert "on an input-to-output path: 0 of the 1 kept (effective density 0)" in result.out
     warnings = result.err.splitlines()
     assert len(warnings) == 2
     for name, line in zip(collapsed, warnings, strict=True):
@@ -313,7 +315,9 @@ def test_layer_collapse_through_subprocess(tmp_path: Path) -> None:
 
 
 def test_no_collapse_no_warning(runs: dict[str, Path]) -> None:
-    assert report(runs["magnitude"])["collapsed_layers"] == []
+    rep = report(runs["magnitude"])
+    assert rep["collapsed_layers"] == []
+    assert 0 < rep["connected"]["nnz"] <= rep["nnz"]
 
 
 # -- user errors -------------------------------------------------------------------------------

@@ -129,8 +129,14 @@ def test_grid_tables_expand_to_the_union_of_their_products_without_duplicates(tm
     # synflow with 100 rounds is the default: the second grid adds only the 2-round runs
     assert len(configs) == 6 == len({run_key(c) for c in configs})
     rounds = sorted((c.prune.pruner, c.prune.synflow_rounds, c.seed) for c in configs)
-    assert rounds == [("random", 100, 0), ("random", 100, 1), ("synflow", 2, 0), ("synflow", 2, 1),
-                      ("synflow", 100, 0), ("synflow", 100, 1)]
+    assert rounds == [
+        ("random", 100, 0),
+        ("random", 100, 1),
+        ("synflow", 2, 0),
+        ("synflow", 2, 1),
+        ("synflow", 100, 0),
+        ("synflow", 100, 1),
+    ]
     assert len(expand(load_suite(str(path)), {"seed": 0})) == 3
 
 
@@ -350,7 +356,14 @@ def test_bad_run_arguments_give_one_line_and_exit_code_2(tmp_path, suite_file, c
         "grid = [1, 2]\n",
         '[[grid]]\nseed = [0]\n[[grid]]\n"prune.bogus" = [1]\n',
     ],
-    ids=["toml-syntax", "grid-not-list", "unknown-field", "unknown-key", "grid-not-tables", "bad-second-grid"],
+    ids=[
+        "toml-syntax",
+        "grid-not-list",
+        "unknown-field",
+        "unknown-key",
+        "grid-not-tables",
+        "bad-second-grid",
+    ],
 )
 def test_malformed_suite_files_give_one_line_and_exit_code_2(tmp_path, capsys, content):
     suite = tmp_path / "bad.toml"
