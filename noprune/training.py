@@ -70,6 +70,10 @@ class TrainConfig:
     def steps_per_epoch(self, n: int) -> int:
         return 1 if self.batch_size == 0 else math.ceil(n / self.batch_size)
 
+    def batch_rows(self, n: int) -> int:
+        """Rows in one minibatch of a training set of ``n`` (all ``n`` at full batch)."""
+        return n if self.batch_size == 0 else min(self.batch_size, n)
+
     def total_steps(self, n: int) -> int:
         return self.steps or self.epochs * self.steps_per_epoch(n)
 
@@ -210,7 +214,7 @@ def fit(
     n = len(x)
     per_epoch = config.steps_per_epoch(n)
     total = config.total_steps(n) if steps is None else steps
-    batch = n if config.batch_size == 0 else min(config.batch_size, n)
+    batch = config.batch_rows(n)
     generator = torch.Generator().manual_seed(seed)
     optimizer = make_optimizer(model, config)
     zero_pruned = masks.zeroer(model) if masks is not None else None

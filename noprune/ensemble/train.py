@@ -384,8 +384,7 @@ def member_blocks(model: StackedMLP, data: EnsembleData, config: TrainConfig) ->
     k = model.size
     if model.device.type != "cpu" or k < 4:
         return [(0, k)]
-    n = data.n_train
-    batch = n if config.batch_size == 0 else min(config.batch_size, n)
+    batch = config.batch_rows(data.n_train)
     weights = sum(p[0].numel() for p in model.parameters())
     state = weights * {"adam": 2, "sgd": 1 if config.momentum else 0}[config.optimizer]
     features = model.weights[0].shape[2] + sum(w.shape[1] for w in model.weights)
@@ -415,7 +414,7 @@ def fit_block(
     x, y = data.x_train.to(device), data.y_train.to(device)
     per_epoch = config.steps_per_epoch(n)
     total = config.total_steps(n) if steps is None else steps
-    batch = n if config.batch_size == 0 else min(config.batch_size, n)
+    batch = config.batch_rows(n)
     minibatch = batch < n
     generators = [torch.Generator().manual_seed(int(s)) for s in seeds] if minibatch else []
     params = model.parameters()
