@@ -150,11 +150,32 @@ def test_ensemble_member_equals_the_one_config_run(pruner: str) -> None:
         assert set(single) == set(member) - {"ensemble_size"}
         assert single["nnz"] == member["nnz"] and single["per_layer_density"] == member["per_layer_density"]
         assert single["collapsed_layers"] == member["collapsed_layers"]
+        assert single["effective_nnz"] == member["effective_nnz"] <= member["nnz"]
         assert single["steps"] == member["steps"]
         assert single["memorised_fraction"] == member["memorised_fraction"]
         for metric in ("train_accuracy", "train_loss", "test_loss", "test_accuracy"):
             assert single[metric] == pytest.approx(member[metric], rel=1e-4, abs=1e-6), metric
         assert single["density_after_training"] == member["density_after_training"]
+
+
+def test_effective_density_counts_only_weights_on_an_input_output_path() -> None:
+    """One-round SynFlow at density 0.01 collapses a layer of the 10-32-32-2 network: it keeps
+    weights, none on a path (effective density 0); 100 rounds keep a connected mask. The same
+    on the single-model and the batched path."""
+    configs = [
+        dataclasses.replace(c, prune=dataclasses.replace(c.prune, synflow_rounds=rounds))
+        for rounds in (1, 100)
+        for c in [small("synflow", 0.01, 0)]
+    ]
+    collapsed, kept = (memorization.run(c, device=CPU, data_root=None) for c in configs)
+    assert collapsed["collapsed_layers"] and collapsed["nnz"] > 0
+    assert collapsed["effective_nnz"] == 0 and collapsed["effective_density"] == 0.0
+    assert not kept["collapsed_layers"]
+    assert 0 < kept["effective_nnz"] <= kept["nnz"]
+    assert kept["effective_density"] == kept["effective_nnz"] / kept["numel"]
+    for config, single in zip(configs, (collapsed, kept), strict=True):
+        (member,) = run_batch([config])
+        assert member["effective_nnz"] == single["effective_nnz"]
 
 
 def test_synflow_rounds_reach_both_paths() -> None:

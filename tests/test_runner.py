@@ -441,6 +441,7 @@ def test_batched_runs_agree_with_one_network_per_job(tmp_path, suite_file, refer
     for key, (_, batched) in reference.items():
         one = single[key][1]
         assert one["nnz"] == batched["nnz"] and one["per_layer_density"] == batched["per_layer_density"]
+        assert one["effective_nnz"] == batched["effective_nnz"] <= one["nnz"]
         for metric in ("train_loss", "test_loss"):
             assert one[metric] == pytest.approx(batched[metric], rel=1e-4, abs=1e-6)
         assert one["test_accuracy"] == pytest.approx(batched["test_accuracy"], abs=0.021)  # one point of 50

@@ -30,7 +30,7 @@ from noprune.models import build_model
 from noprune.pipeline import check_config, make_pruner, prune_stacked, run_prune, scoring_batch
 from noprune.specs import split_spec
 from noprune.training import Metrics, TrainConfig, TrainingDiverged
-from pruners import MaskSet
+from pruners import MaskSet, connected
 
 MLP_MODELS = ("mlp", "mlp_nobias", "lenet_300_100")
 
@@ -38,13 +38,19 @@ MLP_MODELS = ("mlp", "mlp_nobias", "lenet_300_100")
 def metrics(
     masks: MaskSet,
     *,
+    effective: MaskSet,
     train: Metrics | None,
     test: Metrics | None,
     scoring_seconds: float,
     train_seconds: float | None,
     density_after_training: float | None,
 ) -> dict[str, Any]:
-    """The accuracy experiment's metrics; every count comes from the MaskSet itself."""
+    """The accuracy experiment's metrics; every count comes from the MaskSet itself.
+
+    ``effective`` is ``pruners.connected`` of ``masks``: the kept weights on some
+    input-to-output path. Its density is the effective density of Vysogorets & Kempe (2023);
+    kept weights off every path (layer collapse, dead ends) count in ``density`` only.
+    """
     return {
         "train_accuracy": train.accuracy if train else None,
         "test_accuracy": test.accuracy if test else None,
@@ -53,6 +59,8 @@ def metrics(
         "density": masks.density,
         "nnz": masks.nnz,
         "numel": masks.numel,
+        "effective_nnz": effective.nnz,
+        "effective_density": effective.density,
         "per_layer_density": {n: stats.density for n, stats in masks.per_layer().items()},
         "collapsed_layers": masks.collapsed(),
         "scoring_seconds": scoring_seconds,
@@ -67,8 +75,10 @@ def run(config: ExperimentConfig, *, device: torch.device, data_root: str | None
     outcome = run_prune(config, device=device, data_root=data_root)
     training = outcome.report.get("training", {})
     trained = bool(training)
+    input_shape = tuple(outcome.report["data_shape"]["input_shape"])
     return metrics(
         outcome.masks,
+        effective=connected(outcome.model, outcome.masks, input_shape),
         train=Metrics(training["train_loss"], training["train_accuracy"]) if trained else None,
         test=Metrics(training["test_loss"], training["test_accuracy"]) if trained else None,
         scoring_seconds=outcome.report["scoring_seconds"],
@@ -169,9 +179,11 @@ def member_metrics(pruned: PrunedEnsemble, result: EnsembleResult, k: int) -> di
     names = [n for n, _ in pruned.model.targets(pruned.members[0].prune.biases)]
     member = MaskSet(member_masks(pruned.masks, names, k))
     nonzero = sum(int((t[k] != 0).sum()) for t in pruned.model.masked_tensors(len(pruned.masks)))
+    input_shape = tuple(pruned.data.x_train.shape[2:])
     return {
         **metrics(
             member,
+            effective=connected(pruned.model.member(k), member, input_shape),
             train=Metrics(float(result.train_loss[k]), float(result.train_accuracy[k])),
             test=Metrics(float(result.test_loss[k]), float(result.test_accuracy[k])),
             scoring_seconds=pruned.scoring_seconds,

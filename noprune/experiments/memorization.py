@@ -80,6 +80,7 @@ from noprune.ensemble import MEMORISED, memorisation_stop, train_ensemble
 from noprune.experiments import accuracy
 from noprune.pipeline import nonzero_density, run_prune
 from noprune.training import evaluate, fit
+from pruners import connected
 
 batch_key = accuracy.batch_key
 """As ``accuracy``: MLPs on the batched pruners, configs differing in seed and density."""
@@ -93,8 +94,9 @@ def memorised_fraction(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> fl
 
 
 def run(config: ExperimentConfig, *, device: torch.device, data_root: str | None) -> dict[str, Any]:
-    """Memorised fraction, train and test loss and accuracy, steps trained, realised density
-    overall and per layer, collapsed layers, scoring and training time of one network."""
+    """Memorised fraction, train and test loss and accuracy, steps trained, realised and
+    effective density, density per layer, collapsed layers, scoring and training time of one
+    network."""
     untrained = dataclasses.replace(config, train=dataclasses.replace(config.train, epochs=0, steps=0))
     outcome = run_prune(untrained, device=device, data_root=data_root)
     model, masks = outcome.model, outcome.masks
@@ -114,6 +116,7 @@ def run(config: ExperimentConfig, *, device: torch.device, data_root: str | None
     return {
         **accuracy.metrics(
             masks,
+            effective=connected(model, masks, data.input_shape),
             train=evaluate(model, data.x_train, data.y_train),
             test=evaluate(model, data.x_test, data.y_test),
             scoring_seconds=outcome.report["scoring_seconds"],
