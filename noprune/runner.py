@@ -31,9 +31,11 @@ killed driver left marked running are pending again at the next start.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,7 +51,7 @@ from noprune.config import (
     run_key,
 )
 from noprune.errors import UserError
-from noprune.experiments import batch_key
+from noprune.experiments import batch_key, ensemble_limit
 from noprune.provenance import REPO
 from noprune.store import Store
 from noprune.worker import execute, execute_batch, result_record
@@ -145,11 +147,17 @@ def expand(suite: Suite, overrides: dict[str, Any] | None = None) -> list[Experi
     return list(configs.values())
 
 
-def plan_jobs(configs: list[ExperimentConfig], batch: int) -> list[list[ExperimentConfig]]:
+def plan_jobs(
+    configs: list[ExperimentConfig],
+    batch: int,
+    limit: Callable[[ExperimentConfig], int | None] | None = None,
+) -> list[list[ExperimentConfig]]:
     """Jobs for the executor: batchable configs grouped by batch key in chunks of at most
-    ``batch`` (sizes balanced within a group), every other config alone. A chunk holds
-    consecutive configs of its group, so a grid whose seeds vary fastest gives ensembles of one
-    density (whose members tend to stop training at similar times)."""
+    ``batch``, or of ``limit(first config of the group)`` where that is smaller (the memory
+    cap, ``noprune.experiments.ensemble_limit``), chunk sizes balanced within a group; every
+    other config alone. A chunk holds consecutive configs of its group, so a grid whose seeds
+    vary fastest gives ensembles of one density (whose members tend to stop training at
+    similar times)."""
     groups: dict[str, list[ExperimentConfig]] = {}
     jobs: list[list[ExperimentConfig]] = []
     for config in configs:
@@ -159,7 +167,8 @@ def plan_jobs(configs: list[ExperimentConfig], batch: int) -> list[list[Experime
         else:
             groups.setdefault(key, []).append(config)
     for members in groups.values():
-        count = -(-len(members) // batch)
+        cap = limit(members[0]) if limit is not None else None
+        count = -(-len(members) // min(batch, cap or batch))
         bounds = [len(members) * i // count for i in range(count + 1)]
         jobs += [members[bounds[i] : bounds[i + 1]] for i in range(count)]
     return jobs
@@ -202,7 +211,8 @@ def run_sweep(
     todo = [k for k in keyed if statuses.get(k) != "done"]
     done = failed = 0
     futures: dict[Any, list[str]] = {}
-    for chunk in plan_jobs([keyed[k] for k in todo], batch):
+    limit = functools.partial(ensemble_limit, data_root=data_root)
+    for chunk in plan_jobs([keyed[k] for k in todo], batch, limit):
         payloads = [
             {"config": canonical(c), "device": device, "data_root": data_root, "out_dir": out_dir}
             for c in chunk

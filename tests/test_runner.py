@@ -433,6 +433,50 @@ def test_jobs_group_mlp_runs_by_batch_key_and_leave_the_rest_alone(suite_file):
     assert all(len(j) == 1 for j in plan_jobs(cnn, batch=32))
 
 
+def test_the_memory_limit_caps_every_ensemble_of_a_group(suite_file):
+    from noprune.runner import plan_jobs
+
+    configs = expand(load_suite(str(suite_file)))
+    assert sorted(len(j) for j in plan_jobs(configs, batch=32)) == [4] * 3
+    capped = plan_jobs(configs, batch=32, limit=lambda c: 3)  # 4 per group: two of 2, not 3 + 1
+    assert sorted(len(j) for j in capped) == [2] * 6
+    assert sorted(len(j) for j in plan_jobs(configs, batch=32, limit=lambda c: None)) == [4] * 3
+    assert sorted(len(j) for j in plan_jobs(configs, batch=3, limit=lambda c: 100)) == [2] * 6
+
+
+def test_ensemble_limit_keeps_the_stacked_data_within_its_budget(monkeypatch, suite_file, tmp_path):
+    import noprune.experiments as experiments
+    from noprune.data import load_dataset
+
+    config = expand(load_suite(str(suite_file)))[0]
+    data = load_dataset(config.data, seed=config.seed)
+    member = sum(t.nbytes for t in (data.x_train, data.y_train, data.x_test, data.y_test))
+    assert member == 40 * 10 * 4 + 40 * 8 + 50 * 10 * 4 + 50 * 8  # float32 inputs, int64 labels
+    monkeypatch.setattr(experiments, "ENSEMBLE_DATA_BYTES", 3 * member + 1)
+    assert experiments.ensemble_limit(config, None) == 3
+    monkeypatch.setattr(experiments, "ENSEMBLE_DATA_BYTES", member - 1)
+    assert experiments.ensemble_limit(config, None) == 1
+    absent = expand(load_suite(str(suite_file)), {"data": "fashionmnist"})[0]
+    assert experiments.ensemble_limit(absent, str(tmp_path)) is None  # the runs will say why
+
+
+def test_a_sweep_trains_ensembles_no_larger_than_the_memory_limit(
+    monkeypatch, tmp_path, suite_file, reference
+):
+    import noprune.experiments as experiments
+
+    monkeypatch.setattr(experiments, "ENSEMBLE_DATA_BYTES", 3 * 4320 + 1)  # 3 members of tiny's data
+    store = tmp_path / "s.sqlite"
+    assert run_cli(suite_file, store, "--executor", "serial") == 0
+    db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    sizes = [json.loads(m)["ensemble_size"] for (m,) in db.execute("SELECT metrics FROM runs")]
+    db.close()
+    assert sizes == [2] * 12  # 4 runs per pruner: two ensembles of 2, where the default makes one of 4
+    for key, (status, metrics) in stored(store).items():  # the same numbers as one ensemble of 4
+        assert status == "done" and metrics["nnz"] == reference[key][1]["nnz"]
+        assert metrics["train_loss"] == pytest.approx(reference[key][1]["train_loss"], rel=1e-4, abs=1e-6)
+
+
 def test_batched_runs_agree_with_one_network_per_job(tmp_path, suite_file, reference):
     store = tmp_path / "s.sqlite"
     assert run_cli(suite_file, store, "--executor", "serial", "--batch", "1") == 0

@@ -15,7 +15,8 @@ from typing import Any
 import torch
 
 from noprune.config import ExperimentConfig
-from noprune.errors import UnknownNameError
+from noprune.data import load_dataset
+from noprune.errors import UnknownNameError, UserError
 from noprune.experiments import (
     accuracy,
     exact_toy,
@@ -90,6 +91,27 @@ def batch_key(config: ExperimentConfig) -> str | None:
         return None
     key = experiment.batch_key(config)
     return None if key is None else f"{config.experiment}/{key}"
+
+
+ENSEMBLE_DATA_BYTES = 2**30
+"""Most bytes of data (training and test tensors of all members) one ensemble stacks. Every
+member has its own copy (its own noise, labels or draw), and a worker holds about three times
+that at its peak (the loaded sets beside their stack, full-data passes): 12 FashionMNIST
+members (219 MB each) ran at 8.6 GB per worker, and 32, the runner's default batch, were killed
+for memory on a 24 GB machine with two workers. 1 GiB keeps a worker near 3 GB whatever the
+data; small data sets (E1's 30 points, digits) are not limited by it."""
+
+
+def ensemble_limit(config: ExperimentConfig, data_root: str | None) -> int | None:
+    """How many configs of ``config``'s batch key one ensemble may hold so that their stacked
+    data stays within :data:`ENSEMBLE_DATA_BYTES` (at least 1), or None when the data cannot be
+    loaded here: the runs then report why."""
+    try:
+        data = load_dataset(config.data, seed=config.seed, root=data_root)
+    except UserError:
+        return None
+    tensors = (data.x_train, data.y_train, data.x_test, data.y_test)
+    return max(1, ENSEMBLE_DATA_BYTES // sum(t.nbytes for t in tensors))
 
 
 def run_experiment_batch(
