@@ -11,15 +11,14 @@ figure each.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 from noprune.data import parse_data_spec
-from noprune.leaderboard import Record, Row, Table, build_tables, pruner_label
-from noprune.plots import legend_right, plot_tables, pruner_color, save_figure
+from noprune.leaderboard import Record, Table, build_tables
+from noprune.plots import legend_right, plain_label, plot_tables, pruner_color, row_colors, save_figure
 
 Readings = dict[str, tuple[tuple[float, float], ...]]
 
@@ -117,19 +116,14 @@ def _figure(figure: Figure, table: Table, stem: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(7.0, 4.5))
     try:
         low, high = min(1.0 - d for d in table.densities), max(1.0 - d for d in table.densities)
-        variants = Counter(_plain(row) for row in table.measured_rows)  # one pruner, other settings
-        seen: Counter[str] = Counter()
         drawn: set[str] = set()
-        for row in table.measured_rows:
+        rows = table.measured_rows
+        for row, color in zip(rows, row_colors(rows), strict=True):  # settings: shades of one colour
             densities = sorted((d for d in table.densities if d in row.cells), reverse=True)
             xs = [1.0 - d for d in densities]
             mean = [row.cells[d].mean * scale for d in densities]
             std = [row.cells[d].std * scale for d in densities]
-            key = _plain(row)
-            seen[key] += 1
-            color = pruner_color(row.pruner)
-            if variants[key] > 1:  # light to full colour, in row order
-                color = _shade(color, seen[key], variants[key])
+            key = plain_label(row)
             ax.plot(xs, mean, "-o", color=color, label=row.label, linewidth=1.6, markersize=4, zorder=2)
             lo = [m - s for m, s in zip(mean, std, strict=True)]
             hi = [m + s for m, s in zip(mean, std, strict=True)]
@@ -151,18 +145,3 @@ def _figure(figure: Figure, table: Table, stem: Path) -> list[Path]:
         return save_figure(fig, stem)
     finally:
         plt.close(fig)
-
-
-def _plain(row: Row) -> str:
-    """The row's label without its settings (``synflow [synflow_rounds=3]`` -> ``synflow``): the
-    key of the paper's readings and of the colour family."""
-    return pruner_label(row.pruner, row.ablation, row.scope)
-
-
-def _shade(color: str, i: int, n: int) -> tuple[float, float, float]:
-    """Variant i of n (1-based) of ``color``: mixed with white from 70% (i = 1) to none (i = n)."""
-    from matplotlib.colors import to_rgb
-
-    white = 0.7 * (n - i) / (n - 1)
-    r, g, b = to_rgb(color)
-    return (r + (1 - r) * white, g + (1 - g) * white, b + (1 - b) * white)

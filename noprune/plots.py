@@ -13,7 +13,7 @@ import math
 import re
 import statistics
 import zlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -79,6 +79,39 @@ def pruner_color(pruner: str) -> str:
     return COLORS.get(pruner) or _SPARE[zlib.crc32(pruner.encode()) % len(_SPARE)]
 
 
+def plain_label(row: Row) -> str:
+    """The row's label without its settings (``synflow [synflow_rounds=3]`` -> ``synflow``): the
+    key of the paper's readings and of the colour family."""
+    return pruner_label(row.pruner, row.ablation, row.scope)
+
+
+def shade(color: str, i: int, n: int) -> tuple[float, float, float]:
+    """Variant i of n (1-based) of ``color``: mixed with white from 70% (i = 1) to none (i = n)."""
+    from matplotlib.colors import to_rgb
+
+    white = 0.7 * (n - i) / (n - 1)
+    r, g, b = to_rgb(color)
+    return (r + (1 - r) * white, g + (1 - g) * white, b + (1 - b) * white)
+
+
+def row_colors(rows: Sequence[Row]) -> list[str | tuple[float, float, float]]:
+    """Each row's colour: its pruner's; rows of one pruner at several settings (SynFlow's rounds)
+    get shades of it, light to full in row order. Reference rows take the plain colour and do
+    not count as settings."""
+    variants = Counter(plain_label(r) for r in rows if not r.is_reference)
+    seen: Counter[str] = Counter()
+    colors: list[str | tuple[float, float, float]] = []
+    for row in rows:
+        key = plain_label(row)
+        color = pruner_color(row.pruner)
+        if not row.is_reference and variants[key] > 1:
+            seen[key] += 1
+            colors.append(shade(color, seen[key], variants[key]))
+        else:
+            colors.append(color)
+    return colors
+
+
 def plot_metric(records: Iterable[Record], metric: str, out_stem: Path) -> list[Path]:
     """Plot ``metric`` against density for every task; return the PNG and PDF paths written.
 
@@ -126,10 +159,9 @@ def _plot_table(table: Table, stem: Path) -> list[Path]:
     scale = table.scale if table.is_accuracy else 1.0
     fig, ax = plt.subplots(figsize=(7.0, 4.5))
     try:
-        for row in table.rows:
+        for row, color in zip(table.rows, row_colors(table.rows), strict=True):
             xs = [d for d in table.densities if d in row.cells]
             ys = [row.cells[d].mean * scale for d in xs]
-            color = pruner_color(row.pruner)
             linestyle, marker = _style(row)
             ax.plot(
                 xs,

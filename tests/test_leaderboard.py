@@ -314,3 +314,22 @@ def test_plot_metric_one_file_pair_per_task(tmp_path) -> None:
         "loss_accuracy_digits_mlp_300_100.png",
     ]
     assert plot_metric(recs, "no_such_metric", tmp_path / "none") == []
+
+
+def test_rows_of_one_pruner_at_several_settings_get_distinct_shades_of_its_colour() -> None:
+    """E2's SynFlow at 2, 3 and 100 rounds: three rows, three shades of SynFlow's colour (the
+    last at full colour), every other pruner its own colour, a reference row the plain one."""
+    from matplotlib.colors import to_rgb
+
+    from noprune.leaderboard import Row
+    from noprune.plots import pruner_color, row_colors
+
+    rows = [
+        Row("imp", "imp", {}),
+        *(Row(f"synflow [synflow_rounds={r}]", "synflow", {}) for r in (2, 3, 100)),
+        Row("ref: synflow", "synflow", {}, is_reference=True),
+    ]
+    imp, two, three, hundred, reference = (to_rgb(c) for c in row_colors(rows))
+    assert imp == to_rgb(pruner_color("imp"))
+    assert hundred == pytest.approx(to_rgb(pruner_color("synflow"))) == reference
+    assert len({two, three, hundred}) == 3 and sum(two) > sum(three) > sum(hundred)  # light to full

@@ -264,8 +264,9 @@ def test_one_pruner_at_several_settings_gets_shades_of_its_colour_and_the_papers
     from matplotlib.colors import to_rgb
 
     from noprune.leaderboard import Row
-    from noprune.memorization_plot import _plain, _shade
+    from noprune.plots import plain_label as _plain
     from noprune.plots import pruner_color
+    from noprune.plots import shade as _shade
 
     row = Row(label="synflow [synflow_rounds=3]", pruner="synflow", cells={})
     assert _plain(row) == "synflow" and _plain(Row("imp", "imp", {})) == "imp"
