@@ -50,6 +50,7 @@ from noprune.config import (
     nest,
     run_key,
 )
+from noprune.ensemble import SHARES_TRAINING
 from noprune.errors import UserError
 from noprune.experiments import batch_key, ensemble_limit
 from noprune.provenance import REPO
@@ -157,7 +158,12 @@ def plan_jobs(
     cap, ``noprune.experiments.ensemble_limit``), chunk sizes balanced within a group; every
     other config alone. A chunk holds consecutive configs of its group, so a grid whose seeds
     vary fastest gives ensembles of one density (whose members tend to stop training at
-    similar times)."""
+    similar times); except for the pruners that train before they prune (imp,
+    magnitude_after), whose groups are ordered by seed: an ensemble trains a network once for
+    all the densities of its seed that it holds (``noprune.ensemble.pruning.after_training``),
+    so one-density chunks would train every seed once per density (E2's imp at 10 seeds in
+    chunks of one density: 190-220 s of pruning per FashionMNIST network, against 58 s at 3
+    seeds with all four densities in one ensemble)."""
     groups: dict[str, list[ExperimentConfig]] = {}
     jobs: list[list[ExperimentConfig]] = []
     for config in configs:
@@ -167,6 +173,8 @@ def plan_jobs(
         else:
             groups.setdefault(key, []).append(config)
     for members in groups.values():
+        if members[0].prune.pruner in SHARES_TRAINING:
+            members = sorted(members, key=lambda c: c.seed)  # a seed's densities in one ensemble
         cap = limit(members[0]) if limit is not None else None
         count = -(-len(members) // min(batch, cap or batch))
         bounds = [len(members) * i // count for i in range(count + 1)]

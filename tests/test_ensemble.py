@@ -211,6 +211,25 @@ def test_imp_members_that_differ_only_in_density_share_rounds(
     assert trained == [2] * 5 + [3] + [2] * 4 + [3] + [2] * 3
 
 
+@pytest.mark.parametrize("seeds", [(0, 0, 1, 0), (0, 0, 0, 0)])
+def test_magnitude_after_members_that_differ_only_in_density_train_once(
+    digits: Dataset, seeds: tuple[int, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Members with one seed at several densities train one dense network for all (two seeds:
+    an ensemble of 2; one seed: it trains beside a copy of itself), and each member gets the
+    single pruner's mask and trained weights."""
+    trained: list[int] = []
+    fit = pruning.fit_ensemble
+
+    def counting_fit(model, *args, **kwargs):
+        trained.append(model.size)
+        return fit(model, *args, **kwargs)
+
+    monkeypatch.setattr(pruning, "fit_ensemble", counting_fit)
+    check_prune_equivalence(digits, "magnitude_after", "global", densities=(0.1, 0.05, 0.1, 0.3), seeds=seeds)
+    assert trained == [2]
+
+
 @pytest.mark.parametrize("name", ["snip", "grasp"])
 def test_prune_ensemble_with_one_shared_batch(digits: Dataset, name: str) -> None:
     """A scoring batch of leading size 1 is every member's batch."""

@@ -433,6 +433,17 @@ def test_jobs_group_mlp_runs_by_batch_key_and_leave_the_rest_alone(suite_file):
     assert all(len(j) == 1 for j in plan_jobs(cnn, batch=32))
 
 
+def test_pruners_that_train_first_get_a_seeds_densities_in_one_ensemble(suite_file):
+    """Seeds vary fastest in the grid: random's chunks hold one density, imp's one seed (whose
+    densities then share their training, noprune.ensemble.pruning.after_training)."""
+    from noprune.runner import plan_jobs
+
+    jobs = plan_jobs(expand(load_suite(str(suite_file))), batch=2)
+    chunks = {(j[0].prune.pruner, tuple((c.prune.density, c.seed) for c in j)) for j in jobs if len(j) > 1}
+    assert ("random", ((0.5, 0), (0.5, 1))) in chunks and ("random", ((0.1, 0), (0.1, 1))) in chunks
+    assert ("imp", ((0.5, 0), (0.1, 0))) in chunks and ("imp", ((0.5, 1), (0.1, 1))) in chunks
+
+
 def test_the_memory_limit_caps_every_ensemble_of_a_group(suite_file):
     from noprune.runner import plan_jobs
 

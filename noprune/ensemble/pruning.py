@@ -21,6 +21,9 @@ from pruners.schedules import exponential, iterative
 from pruners.selection import check_density, select_rows
 
 BATCHED = ("random", "magnitude", "snip", "grasp", "synflow", "magnitude_after", "imp")
+SHARES_TRAINING = ("magnitude_after", "imp")
+"""Pruners that train before they prune: members of one seed at several densities share that
+training within an ensemble (:func:`after_training`)."""
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 
@@ -198,7 +201,21 @@ def after_training(
     of survivors, rewind to step ``rewind_step``), as ``pruners.after_training`` defines them."""
     masks = [torch.ones_like(t, dtype=torch.bool) for t in _tensors(model, include_biases)]
     if name == "magnitude_after":
-        fit_ensemble(model, data, None, train, seeds=seeds, steps=train_steps)
+        # Members that start alike (same seed, init and data) train the same dense network: one
+        # of them trains for all, and every member takes its trained weights (a sweep over
+        # densities trains each seed once).
+        origin = _identical_members(model.state(), data, seeds)
+        leaders = sorted(set(origin))
+        if len(leaders) == len(origin):
+            fit_ensemble(model, data, None, train, seeds=seeds, steps=train_steps)
+        else:
+            device = model.device
+            members = torch.tensor(leaders if len(leaders) > 1 else leaders * 2, device=device)
+            sub = model.take(members)
+            sub_seeds = [seeds[k] for k in members.tolist()]
+            fit_ensemble(sub, data.take(members), None, train, seeds=sub_seeds, steps=train_steps)
+            trained = sub.take(torch.tensor([leaders.index(o) for o in origin], device=device))
+            model.put(torch.arange(len(origin), device=device), trained)
         return select_rows(magnitude_scores(model, include_biases), densities, scope=scope, invert=invert)
     if not 0 <= rewind_step < train_steps:
         raise ValueError("imp needs 0 <= rewind_step < train_steps")
