@@ -189,13 +189,8 @@ def test_prune_ensemble_invert_matches_single_pruner(digits: Dataset, name: str,
     check_prune_equivalence(digits, name, scope, invert=True)
 
 
-@pytest.mark.parametrize("scope", ["global", "layerwise"])
-def test_imp_members_that_differ_only_in_density_share_rounds(
-    digits: Dataset, scope: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Members with one seed and several target densities train their common early rounds once,
-    and each still gets the single pruner's mask."""
-    seeds, densities = (0, 0, 1, 0), (0.1, 0.05, 0.1, 0.3)
+def count_fits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The ensemble size of every training the batched pruners start, in order."""
     trained: list[int] = []
     fit = pruning.fit_ensemble
 
@@ -204,6 +199,17 @@ def test_imp_members_that_differ_only_in_density_share_rounds(
         return fit(model, *args, **kwargs)
 
     monkeypatch.setattr(pruning, "fit_ensemble", counting_fit)
+    return trained
+
+
+@pytest.mark.parametrize("scope", ["global", "layerwise"])
+def test_imp_members_that_differ_only_in_density_share_rounds(
+    digits: Dataset, scope: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Members with one seed and several target densities train their common early rounds once,
+    and each still gets the single pruner's mask."""
+    seeds, densities = (0, 0, 1, 0), (0.1, 0.05, 0.1, 0.3)
+    trained = count_fits(monkeypatch)
     check_prune_equivalence(digits, "imp", scope, densities=densities, seeds=seeds)
     # Schedules 0.8, 0.8^2, ...: seed 0's three members share rounds 1-5 (one trains for three,
     # beside seed 1); round 6 lands 0.3 on its target; 0.1 and 0.05 share rounds 7-10 and part
@@ -218,14 +224,7 @@ def test_magnitude_after_members_that_differ_only_in_density_train_once(
     """Members with one seed at several densities train one dense network for all (two seeds:
     an ensemble of 2; one seed: it trains beside a copy of itself), and each member gets the
     single pruner's mask and trained weights."""
-    trained: list[int] = []
-    fit = pruning.fit_ensemble
-
-    def counting_fit(model, *args, **kwargs):
-        trained.append(model.size)
-        return fit(model, *args, **kwargs)
-
-    monkeypatch.setattr(pruning, "fit_ensemble", counting_fit)
+    trained = count_fits(monkeypatch)
     check_prune_equivalence(digits, "magnitude_after", "global", densities=(0.1, 0.05, 0.1, 0.3), seeds=seeds)
     assert trained == [2]
 
