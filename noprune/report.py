@@ -1,6 +1,7 @@
 """The combined report (issue 6): per data set and model, per pruner and density, the numbers
-that give p_eff its meaning side by side: nnz, the bounds on I(mask; data), p_eff, the
-dense-equivalent parameter count, the fraction memorised and the Lipschitz bounds.
+that give p_eff its meaning side by side: nnz, the bounds on I(mask; data), p_eff, the kept
+weights on an input-to-output path, the dense-equivalent parameter count, the fraction memorised
+and the Lipschitz bounds.
 
 It reads the ``runs.csv`` files that ``noprune run`` commits under ``results/SUITE/`` (every run
 with its config and metrics), so the report is rebuilt from committed results alone. Runs of
@@ -50,6 +51,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("mask_information", "information_upper", "I ≤ (bits)"),
     Column("mask_information", "peff_low", "p_eff ≥", 0),
     Column("mask_information", "peff_high", "p_eff ≤", 0),
+    Column("memorization", "effective_nnz", "nnz on a path", 0),
     Column("memorization", "memorised_fraction", "memorised"),
     Column("robustness", "interpolated", "interpolated"),
     Column("robustness", "grad_norm_train_max", "Lip ≥ (max ‖∇f‖, train)"),

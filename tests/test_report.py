@@ -133,3 +133,20 @@ def test_report_reads_the_dense_equivalent_off_dense_runs_with_the_same_training
     imp = next(line for line in text.splitlines() if line.startswith("| imp |"))
     snip = next(line for line in text.splitlines() if line.startswith("| snip |"))
     assert imp.endswith("| 1000 |") and snip.endswith("| – |")
+
+
+def test_kept_weights_on_a_path_stand_beside_nnz_where_the_runs_recorded_them():
+    """E2's runs record effective_nnz (pruners.connected): a collapsed mask keeps 10 weights and
+    none on a path; runs from before the metric existed leave the column out."""
+    with_paths = [
+        record(
+            "p", "memorization", "imp", 0.1, 0, {"memorised_fraction": 0.5, "nnz": 10, "effective_nnz": 9}
+        ),
+        record(
+            "q", "memorization", "grasp", 0.1, 0, {"memorised_fraction": 0.0, "nnz": 10, "effective_nnz": 0}
+        ),
+    ]
+    text = build_report(with_paths)
+    assert "| pruner | density | nnz | nnz on a path | memorised |" in text
+    assert "| grasp | 0.1 | 10 | 0 | 0.00 |" in text and "| imp | 0.1 | 10 | 9 | 0.50 |" in text
+    assert "on a path" not in build_report(RECORDS)
