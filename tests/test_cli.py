@@ -491,6 +491,26 @@ def test_reinit_ablation_keeps_the_mask_and_draws_new_weights(runs: dict[str, Pa
 # -- run ---------------------------------------------------------------------------------------
 
 
+def subcommands() -> list[str]:
+    from argparse import _SubParsersAction
+
+    from noprune.cli import build_parser
+
+    (sub,) = (a for a in build_parser()._actions if isinstance(a, _SubParsersAction))
+    return sorted(sub.choices)
+
+
+@pytest.mark.parametrize(
+    "argv", [[], *([name] for name in subcommands())], ids=lambda a: " ".join(a) or "noprune"
+)
+def test_every_help_prints_and_exits_0(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """`noprune --help` once died in argparse on a bare % in the bench help ("% of peak")."""
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--help"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: noprune {' '.join(argv)}".rstrip())
+
+
 def test_run_quick_help(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["run", "quick", "--help"])
