@@ -155,7 +155,9 @@ def build_parser() -> ArgumentParser:
     pl.add_argument("--out", default="results/plot", help="file stem (default results/plot)")
     add_store_flags(pl)
 
-    b = sub.add_parser("bench", help="ensemble engine against a one-model loop: speedups, GFLOP/s, %% of peak")
+    b = sub.add_parser(
+        "bench", help="ensemble engine against a one-model loop: speedups, GFLOP/s, %% of peak"
+    )
     b.add_argument(
         "--cases",
         default="a,b,c,d",
