@@ -267,9 +267,6 @@ def cmd_prune(args: argparse.Namespace) -> None:
     outcome = run_prune(config, device=args.device, data_root=args.data_root)
     out.mkdir(parents=True, exist_ok=True)
     report = outcome.report
-    # Only this command reports it: the experiments that share run_prune do not store it.
-    on_paths = pruners.connected(outcome.model, outcome.masks, tuple(report["data_shape"]["input_shape"]))
-    report["connected"] = {"nnz": on_paths.nnz, "density": on_paths.density}
     outcome.masks.save(out / "masks.safetensors", metadata={"pruner": args.pruner, "density": f"{density!r}"})
     save_state(outcome.init_state, out / "init.safetensors")
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -278,9 +275,10 @@ def cmd_prune(args: argparse.Namespace) -> None:
         f"{args.pruner} on {args.model} / {args.data}: kept {report['nnz']} of {report['numel']} {what} "
         f"(density {report['density']:.6g}, target {density:g}), scored in {report['scoring_seconds']:.2f} s"
     )
+    on_paths = report["connected"]
     print(
-        f"on an input-to-output path: {on_paths.nnz} of the {report['nnz']} kept "
-        f"(effective density {on_paths.density:.6g})"
+        f"on an input-to-output path: {on_paths['nnz']} of the {report['nnz']} kept "
+        f"(effective density {on_paths['density']:.6g})"
     )
     for name in report["collapsed_layers"]:
         print(f"warning: layer collapse: {name} has no surviving weight", file=sys.stderr)

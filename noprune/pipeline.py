@@ -156,6 +156,8 @@ def run_prune(
     masks.apply(model)
     init_state = {k: v.detach().cpu().clone().contiguous() for k, v in model.state_dict().items()}
     report = describe(config, pruner, masks, data, batch, scoring_seconds, device, data_root)
+    on_paths = pruners.connected(model, masks, data.input_shape)  # effective density
+    report["connected"] = {"nnz": on_paths.nnz, "density": on_paths.density}
     if config.train.total_steps(data.n_train) > 0:
         result = train(model, data, masks, config.train, seed=config.seed)
         report["training"] = {

@@ -38,7 +38,7 @@ MLP_MODELS = ("mlp", "mlp_nobias", "lenet_300_100")
 def metrics(
     masks: MaskSet,
     *,
-    effective: MaskSet,
+    effective_nnz: int,
     train: Metrics | None,
     test: Metrics | None,
     scoring_seconds: float,
@@ -47,9 +47,9 @@ def metrics(
 ) -> dict[str, Any]:
     """The accuracy experiment's metrics; every count comes from the MaskSet itself.
 
-    ``effective`` is ``pruners.connected`` of ``masks``: the kept weights on some
-    input-to-output path. Its density is the effective density of Vysogorets & Kempe (2023);
-    kept weights off every path (layer collapse, dead ends) count in ``density`` only.
+    ``effective_nnz`` counts the kept weights on some input-to-output path
+    (``pruners.connected``); over ``numel`` it is the effective density of Vysogorets & Kempe
+    (2023). Kept weights off every path (layer collapse, dead ends) count in ``density`` only.
     """
     return {
         "train_accuracy": train.accuracy if train else None,
@@ -59,8 +59,8 @@ def metrics(
         "density": masks.density,
         "nnz": masks.nnz,
         "numel": masks.numel,
-        "effective_nnz": effective.nnz,
-        "effective_density": effective.density,
+        "effective_nnz": effective_nnz,
+        "effective_density": effective_nnz / masks.numel,
         "per_layer_density": {n: stats.density for n, stats in masks.per_layer().items()},
         "collapsed_layers": masks.collapsed(),
         "scoring_seconds": scoring_seconds,
@@ -75,10 +75,9 @@ def run(config: ExperimentConfig, *, device: torch.device, data_root: str | None
     outcome = run_prune(config, device=device, data_root=data_root)
     training = outcome.report.get("training", {})
     trained = bool(training)
-    input_shape = tuple(outcome.report["data_shape"]["input_shape"])
     return metrics(
         outcome.masks,
-        effective=connected(outcome.model, outcome.masks, input_shape),
+        effective_nnz=outcome.report["connected"]["nnz"],
         train=Metrics(training["train_loss"], training["train_accuracy"]) if trained else None,
         test=Metrics(training["test_loss"], training["test_accuracy"]) if trained else None,
         scoring_seconds=outcome.report["scoring_seconds"],
@@ -183,7 +182,7 @@ def member_metrics(pruned: PrunedEnsemble, result: EnsembleResult, k: int) -> di
     return {
         **metrics(
             member,
-            effective=connected(pruned.model.member(k), member, input_shape),
+            effective_nnz=connected(pruned.model.member(k), member, input_shape).nnz,
             train=Metrics(float(result.train_loss[k]), float(result.train_accuracy[k])),
             test=Metrics(float(result.test_loss[k]), float(result.test_accuracy[k])),
             scoring_seconds=pruned.scoring_seconds,

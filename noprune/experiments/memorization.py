@@ -80,7 +80,6 @@ from noprune.ensemble import MEMORISED, memorisation_stop, train_ensemble
 from noprune.experiments import accuracy
 from noprune.pipeline import nonzero_density, run_prune
 from noprune.training import evaluate, fit
-from pruners import connected
 
 batch_key = accuracy.batch_key
 """As ``accuracy``: MLPs on the batched pruners, configs differing in seed and density."""
@@ -116,7 +115,7 @@ def run(config: ExperimentConfig, *, device: torch.device, data_root: str | None
     return {
         **accuracy.metrics(
             masks,
-            effective=connected(model, masks, data.input_shape),
+            effective_nnz=outcome.report["connected"]["nnz"],
             train=evaluate(model, data.x_train, data.y_train),
             test=evaluate(model, data.x_test, data.y_test),
             scoring_seconds=outcome.report["scoring_seconds"],
