@@ -8,6 +8,7 @@ may also offer ``run_batch(configs, ...)``: the runner then hands it compatible 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -107,12 +108,20 @@ def ensemble_limit(config: ExperimentConfig, data_root: str | None) -> int | Non
     """How many configs of ``config``'s batch key one ensemble may hold so that their stacked
     data stays within :data:`ENSEMBLE_DATA_BYTES` (at least 1), or None when the data cannot be
     loaded here: the runs then report why."""
+    size = member_bytes(config.data, data_root)
+    return None if size is None else max(1, ENSEMBLE_DATA_BYTES // size)
+
+
+@functools.cache
+def member_bytes(data: str, data_root: str | None) -> int | None:
+    """Bytes of one member's training and test tensors for the data spec ``data`` (the spec
+    fixes the sizes, so seed 0 stands for every seed), or None when it cannot be loaded. Cached:
+    a sweep asks once per batch-key group, and loading FashionMNIST takes seconds."""
     try:
-        data = load_dataset(config.data, seed=config.seed, root=data_root)
+        loaded = load_dataset(data, seed=0, root=data_root)
     except UserError:
         return None
-    tensors = (data.x_train, data.y_train, data.x_test, data.y_test)
-    return max(1, ENSEMBLE_DATA_BYTES // sum(t.nbytes for t in tensors))
+    return sum(t.nbytes for t in (loaded.x_train, loaded.y_train, loaded.x_test, loaded.y_test))
 
 
 def run_experiment_batch(
