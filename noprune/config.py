@@ -46,12 +46,16 @@ class InfoConfig:
     ``draws``: how many times the data variable is drawn with the init held fixed (K label
     vectors in ``mask_information``; draws sampled for the plug-in estimate in
     ``exact_toy_information``); ``points``: how many training inputs carry the drawn labels
-    (0 = all; ``mask_information`` only); ``alpha``: one minus the confidence of the bounds.
+    (0 = all; ``mask_information`` only); ``alpha``: one minus the confidence of the bounds;
+    ``repetitions`` and ``replicates``: independent repetitions of a synthetic case, and masks
+    per draw in the draws design (``information_calibration`` only).
     """
 
     draws: int = 64
     points: int = 0
     alpha: float = 0.05
+    repetitions: int = 1
+    replicates: int = 2
 
 
 @dataclass(frozen=True)

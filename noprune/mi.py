@@ -1,4 +1,4 @@
-"""``noprune mi``: bounds on I(mask; data) for mask files a user already has (SCIENCE.md §4).
+"""``noprune mi``: bounds on I(mask; data) for mask files a user already has.
 
 K mask files (``MaskSet.save``; ``noprune prune --out DIR`` writes ``DIR/masks.safetensors``)
 over the same parameters, and one of two designs saying what data variable S each mask was
@@ -10,7 +10,7 @@ pruned on:
 - draws: one draw id per mask; replicates of a draw (other pruner seeds) share an id and S is
   uniform over the distinct ids (H(S) = log2 #ids). Exact zero when every mask is identical;
   else the upper bound min(H(S), log2 C(p, k), sum_j h2(p_j)), the Fano lower bound from a
-  nearest-centroid decoder of the draw id tested on held-out replicates, and the permutation
+  nearest-centroid decoder of the draw id tested on a held-out replicate of each draw, and the permutation
   detector.
 
 Files are read without pickle. Every problem with the input is a :class:`UserError` naming the
@@ -55,10 +55,18 @@ def load_masks(paths: Sequence[str | os.PathLike]) -> tuple[np.ndarray, int, np.
     rows: list[np.ndarray] = []
     layout: list[tuple[str, tuple[int, ...]]] | None = None
     first = None
+    seen: dict[Path, Path] = {}
     for path in paths:
         path = Path(path)
         if not path.is_file():
             raise UserError(f"mask file {path} not found")
+        resolved = path.resolve()
+        if resolved in seen:
+            raise UserError(
+                f"mask file {path} is given twice (also as {seen[resolved]}); "
+                "each mask must come from its own pruning"
+            )
+        seen[resolved] = path
         try:
             masks = MaskSet.load(path)
         except Exception as error:  # safetensors, JSON metadata, format: all one message
@@ -153,22 +161,13 @@ def load_labels(path: str | os.PathLike, n_masks: int) -> np.ndarray:
 
 
 def _check_label_replicates(labels: np.ndarray, path: Path) -> None:
-    """Refuse repeated label rows that i.i.d. uniform labels would almost never produce.
-
-    Replicates of one label vector would put the same draw in training and test folds and make
-    the lower bound optimistic; with short label vectors repeats happen by chance and are fine.
-    """
-    k, n = labels.shape
-    chance = k * (k - 1) / 2 * 2.0 ** (-n)  # expected number of equal pairs under the design
-    if chance >= 1e-6:
-        return
-    _, inverse, counts = np.unique(labels, axis=0, return_inverse=True, return_counts=True)
-    if (counts > 1).any():
-        rows = np.flatnonzero(inverse.ravel() == int(np.argmax(counts > 1)))[:2]
-        raise UserError(
-            f"--labels {path}: rows {rows[0]} and {rows[1]} are the same label vector; the labels design "
-            "takes one mask per independent label draw (for replicates use --draws)"
-        )
+    """Refuse repeated label rows that i.i.d. uniform labels would almost never produce
+    (:func:`infotheory.labels.check_label_rows`): a label vector used for several masks puts one
+    draw on both sides of the held-out split. Short label vectors repeat by chance and pass."""
+    try:
+        infotheory.check_label_rows(labels)
+    except ValueError as error:
+        raise UserError(f"--labels {path}: {error} (for replicates of a draw use --draws)") from None
 
 
 def load_draws(path: str | os.PathLike, n_masks: int) -> np.ndarray:
@@ -340,7 +339,7 @@ def label_design(
     notes = []
     if info.exact is None and not info.decoders:
         notes.append(
-            f"the lower bound needs at least 10 masks (5 folds of 2 draws) to decode the labels; got {k}"
+            f"the lower bound needs at least 8 masks to decode the labels on held-out draws; got {k}"
         )
     return Information(
         "labels",
@@ -368,61 +367,33 @@ def draw_design(
     permutations: int = 100,
     seed: int = 0,
 ) -> Information:
-    """I(mask; S) with S uniform over the distinct draw ids (H(S) = log2 #ids).
-
-    The lower bound decodes the draw id with a nearest-centroid classifier trained on some
-    replicates of every draw and tested on another: fold r holds the r-th replicate of each draw
-    (leave-one-replicate-out), so no mask is both trained on and tested. Every draw must have at
-    least 2 masks; draws with more than the fewest are cut to that number (their first masks),
-    so each draw weighs the same in the held-out error, as Fano's error under uniform S needs.
-    Test predictions are counted per mask, which assumes replicates are independent given the
-    draw (other pruner seeds). The detector permutes the draw ids across masks, which are
-    exchangeable when the mask does not depend on the draw.
-    """
-    k = len(packed)
-    _, draws, per_draw = np.unique(draws, return_inverse=True, return_counts=True)
-    draws = draws.ravel()
-    nd = len(per_draw)
-    h_s = float(np.log2(nd))
-    zero = infotheory.exact_zero(packed, draws)
-    notes: list[str] = []
-    if zero is not None:
-        return Information("draws", h_s, alpha, k, nd, p_bits, nnz, zero, zero, zero, None, {}, notes)
-    upper = infotheory.upper_bound(packed, p_bits, draws, h_s=h_s, alpha=alpha / 2)
-    lower = detector = None
-    decoders: dict[str, Estimate] = {}
-    replicate = np.zeros(k, dtype=np.int64)  # mask i is the r-th mask of its draw
-    seen = np.zeros(nd, dtype=np.int64)
-    for i, d in enumerate(draws):
-        replicate[i], seen[d] = seen[d], seen[d] + 1
-    reps = int(per_draw.min())
-    if reps < 2:
-        notes.append(
-            f"{int((per_draw < 2).sum())} of {nd} draws have a single mask, so there is no held-out "
-            "replicate of every draw to decode: the lower bound is unavailable (prune each draw again "
-            "with other pruner seeds)"
+    """I(mask; S) with S uniform over the distinct draw ids (H(S) = log2 #ids), from
+    :func:`infotheory.draw_information`: the draw id is decoded by a nearest centroid fitted on
+    all but the last mask of each draw and tested on those last masks. Identical replicates of
+    a draw are refused."""
+    try:
+        info = infotheory.draw_information(
+            packed, p_bits, draws, alpha=alpha, n_permutations=permutations, seed=seed
         )
-    else:
-        keep = replicate < reps
-        errors, n_test = infotheory.nearest_centroid_cv(
-            packed[keep], p_bits, draws[keep], replicate[keep], folds=reps, seed=seed, unit="mask"
-        )
-        fano = infotheory.fano_lower_bound(errors, n_test, nd, alpha=alpha / 2, n_masks=k, n_draws=nd)
-        details = {**fano.details, "decoder": "centroid", "replicates_per_draw": reps, "test_masks": n_test}
-        lower = Estimate(fano.value, "lower_bound", fano.confidence, int(keep.sum()), nd, details)
-        decoders["centroid"] = lower
-        if not keep.all():
-            notes.append(
-                f"the lower bound decodes {reps} masks of each draw (the fewest any draw has); "
-                f"{int((~keep).sum())} further masks enter only the upper bound and the detector"
-            )
-    if permutations and per_draw.max() >= 2:
-        null = infotheory.permutation_null(packed, p_bits, draws, n_permutations=permutations, seed=seed)
-        note = f"{null.details['note']}; draw ids permuted across masks"
-        detector = Estimate(null.value, "detector", None, k, nd, {**null.details, "note": note})
-    elif permutations:
-        notes.append("the detector needs a draw with 2 or more masks (one mask per draw tells nothing apart)")
-    return Information("draws", h_s, alpha, k, nd, p_bits, nnz, None, lower, upper, detector, decoders, notes)
+    except ValueError as error:
+        raise UserError(f"--draws: {error}") from None
+    _, per_draw = np.unique(draws, return_counts=True)
+    decoders = {} if info.lower is None or info.exact is not None else {"centroid": info.lower}
+    return Information(
+        "draws",
+        float(np.log2(len(per_draw))),
+        alpha,
+        len(packed),
+        len(per_draw),
+        p_bits,
+        nnz,
+        info.exact,
+        info.lower,
+        info.upper,
+        info.detector,
+        decoders,
+        list(info.notes),
+    )
 
 
 def information_from_files(

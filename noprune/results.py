@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from noprune.calibration_report import calibration_markdown, plot_calibration
 from noprune.information_plot import plot_information
 from noprune.leaderboard import build_tables, render
 from noprune.memorization_plot import plot_memorization
@@ -52,15 +53,24 @@ def write_results(
     figure where runs estimated I(mask; data), runs.csv and provenance.json."""
     out_dir.mkdir(parents=True, exist_ok=True)
     records = store.records(suite)
-    sections = [render(build_tables(records, metric), "md") for metric in metrics]
-    leaderboard = out_dir / "leaderboard.md"
-    leaderboard.write_text(
-        f"# Leaderboard: suite `{suite}`\n\nProduced by `{command}`; every number below comes from "
-        f"the runs in `runs.csv` (provenance in `provenance.json`).\n\n" + "\n".join(sections) + "\n"
-    )
-    paths = [leaderboard]
-    for metric in metrics:
-        paths += plot_metric(records, metric, out_dir / metric)
+    calibration = calibration_markdown(records)
+    if calibration:  # synthetic cases, not pruners x densities: their own table and figure
+        leaderboard = out_dir / "leaderboard.md"
+        leaderboard.write_text(
+            f"# Calibration of the information bounds: suite `{suite}`\n\nProduced by `{command}`; "
+            "every number below comes from the runs in `runs.csv`.\n\n" + calibration
+        )
+        paths = [leaderboard, *plot_calibration(records, out_dir / "calibration")]
+    else:
+        sections = [render(build_tables(records, metric), "md") for metric in metrics]
+        leaderboard = out_dir / "leaderboard.md"
+        leaderboard.write_text(
+            f"# Leaderboard: suite `{suite}`\n\nProduced by `{command}`; every number below comes from "
+            f"the runs in `runs.csv` (provenance in `provenance.json`).\n\n" + "\n".join(sections) + "\n"
+        )
+        paths = [leaderboard]
+        for metric in metrics:
+            paths += plot_metric(records, metric, out_dir / metric)
     paths += plot_information(records, out_dir / "information")  # only where runs estimated I
     paths += plot_traces(records, out_dir / "corr_trace")  # only where runs traced corr (E3)
     paths += plot_memorization(records, out_dir)  # memorization runs (E1, E2)

@@ -114,10 +114,14 @@ def test_draws_with_replicates_where_the_mask_determines_the_draw(tmp_path):
     assert out["lower"]["value"] > 0 and out["lower"]["details"]["error_rate"] == 0.0
     assert out["upper"]["value"] == 3.0
     assert out["detector"]["details"]["p_value"] == pytest.approx(1 / 21)
-    # draw 7 one mask short: every draw is decoded from its first 3 masks, and that is said
+    # the last mask of each draw is held out; the rest train the centroids
+    assert out["lower"]["details"]["test_masks"] == n_draws
+    assert out["lower"]["details"]["train_masks"] == n_draws * (reps - 1)
+    # draw 7 one mask short: still one held-out mask per draw
     out = json.loads(cli("mi", *paths[:-1], "--draws", ids.with_name("short.json"), "--json").out)
-    assert out["lower"]["value"] > 0 and out["lower"]["details"]["replicates_per_draw"] == 3
-    assert out["lower"]["details"]["test_masks"] == 24 and "3 masks of each draw" in out["notes"][0]
+    assert out["lower"]["value"] > 0 and out["lower"]["details"]["train_masks"] == n_draws * (reps - 1) - 1
+    # 8 error-free held-out masks still leave an error rate up to 1 - 0.025^(1/8) possible
+    assert out["lower"]["details"]["error_rate_upper"] == pytest.approx(1 - 0.025 ** (1 / 8), rel=1e-6)
     # one mask per draw: no held-out replicate, so no lower bound (said, not faked)
     single = tmp_path / "single.npy"
     np.save(single, np.arange(len(paths)))
@@ -155,7 +159,12 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path):
     assert "not found" in one_error_line(cli("mi", *paths, "--labels", tmp_path / "missing.npy"))
     replicated = tmp_path / "replicated.npy"
     np.save(replicated, np.repeat(rng.integers(0, 2, size=(6, 64)), 2, axis=0))
-    assert "same label vector" in one_error_line(cli("mi", *paths, "--labels", replicated))
+    assert "label vectors repeat" in one_error_line(cli("mi", *paths, "--labels", replicated))
+    assert "given twice" in one_error_line(cli("mi", *paths[:11], paths[0], "--labels", good))
+    copies = write_masks(other, np.repeat(rng.random((6, 128)) < 0.3, 2, axis=0))
+    draws = tmp_path / "pairs.json"
+    draws.write_text(json.dumps(np.repeat(np.arange(6), 2).tolist()))
+    assert "identical masks" in one_error_line(cli("mi", *copies, "--draws", draws))
     draws = tmp_path / "draws.json"
     draws.write_text(json.dumps([0] * 12))
     assert "one draw" in one_error_line(cli("mi", *paths, "--draws", draws))

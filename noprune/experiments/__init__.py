@@ -20,6 +20,7 @@ from noprune.data import load_dataset
 from noprune.errors import UnknownNameError, UserError
 from noprune.experiments import (
     accuracy,
+    calibration,
     exact_toy,
     mask_information,
     memorization,
@@ -48,6 +49,10 @@ EXPERIMENTS: dict[str, Experiment] = {
     "mask_information": Experiment(
         mask_information.run,
         "I(mask; labels | init) over label draws: exact zero, bounds, detector, p_eff (SCIENCE.md E6)",
+    ),
+    "information_calibration": Experiment(
+        calibration.run,
+        "the information bounds on synthetic masks of known information: coverage, false positives",
     ),
     "exact_toy_information": Experiment(
         exact_toy.run,
