@@ -292,11 +292,19 @@ def prequential_edges(k: int) -> np.ndarray:
     return np.unique(np.array(edges, dtype=np.int64))
 
 
+SELECTION_POOLING = 10.0
+"""Weight of a decoder's mean error count over all labels in the per-label choice of decoder:
+a label's own count decides only where it departs from the decoder's record elsewhere by more
+than this many times the gap between decoders. On 256 SNIP masks of digits (n = 100) pooling 1,
+10 and 100 certified 5.67, 6.44 and 6.54 bits (ridge alone: 6.54); on carrier masks at K = 64 it
+raised the certified share from 0.43 to 0.55 of the truth."""
+
+
 def _leaders(tally: np.ndarray) -> np.ndarray:
     """Per label, the decoder with the fewest errors so far ([decoders, n] counts), each label's
-    count smoothed by the decoder's mean count over all labels (a label seen on few draws leans
-    on how the decoder does elsewhere); ties go to the first decoder."""
-    return np.argmin(tally + tally.mean(axis=1, keepdims=True), axis=0)
+    count pooled with :data:`SELECTION_POOLING` times the decoder's mean count over all labels (a
+    label seen on few draws leans on how the decoder does elsewhere); ties go to the first."""
+    return np.argmin(tally + SELECTION_POOLING * tally.mean(axis=1, keepdims=True), axis=0)
 
 
 def fano_bits(n: int, error_upper: float) -> float:
