@@ -289,8 +289,13 @@ def _how(estimate: Estimate) -> str:
         names = {"h_s": "H(S)", "log2_binomial": "log2 C(p, k)", "sum_h2_bits": "sum of per-bit entropies"}
         return f"; from {names.get(d.get('chosen'), d.get('chosen'))}"
     if "error_rate" in d:
-        who = d.get("decoder", "decoder")
-        return f"; {who} decoder, held-out error {d['error_rate']:.4g} (at most {d['error_rate_upper']:.4g})"
+        who = f"{d.get('decoder', 'a')} decoder"
+        mix = d.get("labels_per_decoder_last_block")
+        if mix:
+            used = ", ".join(f"{name} for {count}" for name, count in mix.items() if count)
+            who = f"decoders chosen per label ({used} labels in the last block)"
+        where = f" on {d['test_draws']} unseen draws" if "test_draws" in d else ""
+        return f"; {who}, held-out error {d['error_rate']:.4g}{where} (at most {d['error_rate_upper']:.4g})"
     return f"; {d['note']}" if "note" in d else ""
 
 
