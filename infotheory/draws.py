@@ -16,8 +16,8 @@ shards), uniform, so H(S) = log2 D; each draw is pruned R times with independent
 
 Replicates must be independent given the draw: identical copies of one mask, or one pruner
 seed shared by the replicates of every draw, make the held-out decoder succeed by construction.
-Identical replicates are refused; a shared seed cannot be seen in the masks and is the caller's
-to avoid.
+Replicates that are copies (identical masks in at least half of the draws) are refused; a shared
+seed cannot be seen in the masks and is the caller's to avoid.
 """
 
 from __future__ import annotations
@@ -58,19 +58,22 @@ class DrawInformation:
 
 
 def check_replicates(packed: np.ndarray, draws: np.ndarray) -> None:
-    """Refuse two identical masks within one draw: replicates from independent pruner seeds
-    (of masks with thousands of bits) essentially never coincide, copies always do."""
-    for d in np.unique(draws):
+    """Refuse replicates that are copies: when at least half of the draws (and two or more) hold
+    two identical masks. Independent prunings of small masks do coincide now and then (two
+    64-bit masks at density 0.05 do with probability 0.0017), so a coincidence in a few draws is
+    accepted as the sample it is; copies make every draw coincide."""
+    ids = np.unique(draws)
+    copied = []
+    for d in ids:
         rows = packed[draws == d]
-        if len(rows) < 2:
-            continue
-        _, counts = np.unique(rows, axis=0, return_counts=True)
-        if (counts > 1).any():
-            raise ValueError(
-                f"draw {d} has {int(counts.max())} identical masks: replicates of a draw must be prunings "
-                "with independent pruner seeds, not copies (a pruner that is deterministic given the data "
-                "needs one mask per draw)"
-            )
+        if len(rows) >= 2 and len(np.unique(rows, axis=0)) < len(rows):
+            copied.append(d)
+    if len(copied) >= max(2, len(ids) / 2):
+        raise ValueError(
+            f"{len(copied)} of {len(ids)} draws hold identical masks: replicates of a draw must be prunings "
+            "with independent pruner seeds, not copies (a pruner that is deterministic given the data "
+            "needs one mask per draw)"
+        )
 
 
 def draw_information(
