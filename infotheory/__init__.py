@@ -9,10 +9,10 @@ variables (:mod:`infotheory.confidence`).
 """
 
 from infotheory.bits import hamming, pack, popcount, unpack
-from infotheory.bounds import clopper_pearson, log2_binomial, upper_bound
+from infotheory.bounds import clopper_pearson, fano_bound, log2_binomial, upper_bound
 from infotheory.confidence import bernstein_upper, chernoff_upper
 from infotheory.detect import permutation_null
-from infotheory.draws import DrawInformation, check_replicates, draw_information, fano_bound
+from infotheory.draws import DrawInformation, check_replicates, draw_information
 from infotheory.entropy import (
     exact_zero,
     h2,

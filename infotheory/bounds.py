@@ -1,4 +1,4 @@
-"""Upper bounds on I(mask; S): Clopper-Pearson limits and the entropy caps."""
+"""Bounds on I(mask; S): Clopper-Pearson limits, the entropy caps, Fano's inequality."""
 
 from __future__ import annotations
 
@@ -25,11 +25,6 @@ def clopper_pearson(k: np.ndarray | float, n: np.ndarray | int, alpha: float = 0
     if lo.ndim == 0:
         return float(lo), float(hi)
     return lo, hi
-
-
-def _one_sided_upper(k: float, n: float, alpha: float) -> float:
-    """One-sided 1 - alpha Clopper-Pearson upper limit."""
-    return float(clopper_pearson(k, n, 2 * alpha)[1])
 
 
 def log2_binomial(p: int, k: int) -> float:
@@ -82,3 +77,14 @@ def upper_bound(
         else "log2 C(p, k) assumes the pruner always keeps k weights",
     }
     return Estimate(valid[best], "upper_bound", confidence, m, nd, details)
+
+
+def fano_bound(error: float, alternatives: int) -> float:
+    """Fano's inequality, I(m; S) >= log2 D - h2(Pe) - Pe log2(D - 1) for S uniform over D values
+    (Cover & Thomas 2006, eq. 2.140), clipped at 0, Pe taken at most (D - 1) / D (where the bound,
+    convex and decreasing in Pe, reaches 0). D = 2 gives 1 - h2(Pe), the bound per uniform bit."""
+    if alternatives < 2:
+        return 0.0
+    error = min(error, (alternatives - 1) / alternatives)
+    value = np.log2(alternatives) - float(h2(error)) - error * np.log2(alternatives - 1)
+    return max(0.0, float(value))

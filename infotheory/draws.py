@@ -28,21 +28,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from infotheory.bits import hamming
-from infotheory.bounds import upper_bound
+from infotheory.bounds import fano_bound, upper_bound
 from infotheory.confidence import chernoff_upper
 from infotheory.detect import permutation_null
-from infotheory.entropy import exact_zero, h2
+from infotheory.entropy import exact_zero
 from infotheory.estimate import Estimate
-
-
-def fano_bound(error: float, alternatives: int) -> float:
-    """log2 D - h2(Pe) - Pe log2(D - 1), clipped at 0, Pe taken at most (D - 1) / D (where the
-    bound, convex and decreasing in Pe, reaches 0)."""
-    if alternatives < 2:
-        return 0.0
-    error = min(error, (alternatives - 1) / alternatives)
-    value = np.log2(alternatives) - float(h2(error)) - error * np.log2(alternatives - 1)
-    return max(0.0, float(value))
 
 
 @dataclass(frozen=True)

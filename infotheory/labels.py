@@ -24,10 +24,10 @@ import numpy as np
 from scipy import stats
 from scipy.linalg import blas
 
-from infotheory.bounds import upper_bound
+from infotheory.bounds import fano_bound, upper_bound
 from infotheory.confidence import bernstein_upper
 from infotheory.detect import permutation_estimate
-from infotheory.entropy import exact_zero, h2
+from infotheory.entropy import exact_zero
 from infotheory.estimate import Estimate
 
 SCREEN_BITS = 32
@@ -307,12 +307,6 @@ def _leaders(tally: np.ndarray) -> np.ndarray:
     return np.argmin(tally + SELECTION_POOLING * tally.mean(axis=1, keepdims=True), axis=0)
 
 
-def fano_bits(n: int, error_upper: float) -> float:
-    """n (1 - h2(min(Pbar, 1/2))): the per-label Fano bound on I(m; y) for n independent uniform
-    labels guessed with mean error at most ``error_upper``."""
-    return max(0.0, n * (1.0 - float(h2(min(0.5, error_upper)))))
-
-
 def _prequential_bound(wrong: np.ndarray, test: np.ndarray, n: int, level: float) -> dict[str, float]:
     """Bound from the per-draw error fractions of the counted draws, in the order guessed."""
     per_draw = wrong[test].mean(axis=1)
@@ -320,8 +314,8 @@ def _prequential_bound(wrong: np.ndarray, test: np.ndarray, n: int, level: float
     return {
         "error_rate": float(per_draw.mean()),
         "error_rate_upper": upper,
-        "point": fano_bits(n, float(per_draw.mean())),
-        "bound": fano_bits(n, upper),
+        "point": n * fano_bound(float(per_draw.mean()), 2),  # n (1 - h2(Pbar)), Pbar at most 1/2
+        "bound": n * fano_bound(upper, 2),
         "test_draws": len(test),
         "bernstein_weight": how["weight"],
     }
