@@ -148,11 +148,14 @@ class _Pass:
     most variable bits of the first training segment (the pair decoder's candidates)."""
 
     gram: np.ndarray
+    detector_gram: np.ndarray | None  # sum over chunks of Z Z^T, Z the centred unit-norm bits
     screened: np.ndarray  # [stages, n, SCREEN_BITS] bit indices, best first
     candidates: np.ndarray  # [<= PAIR_CANDIDATES] bit indices
 
 
-def _one_pass(packed: np.ndarray, p_bits: int, signs: np.ndarray, edges: np.ndarray, budget: int) -> _Pass:
+def _one_pass(
+    packed: np.ndarray, p_bits: int, signs: np.ndarray, edges: np.ndarray, budget: int, detector: bool
+) -> _Pass:
     """Stage b trains on the rows before edges[b + 1]. The screening score of bit j for label i
     is |cov(m_j, y_i)| / sd(m_j) on the stage's rows (the correlation up to the label's own sd,
     which does not change the ranking within a label)."""
@@ -160,6 +163,7 @@ def _one_pass(packed: np.ndarray, p_bits: int, signs: np.ndarray, edges: np.ndar
     stages = len(edges) - 2
     s = min(SCREEN_BITS, p_bits)
     gram = np.zeros((k, k))
+    detector_gram = np.zeros((k, k)) if detector else None
     best_score = np.full((stages, n, s), -1.0, dtype=np.float32)
     best_index = np.zeros((stages, n, s), dtype=np.int64)
     variance = np.zeros(p_bits, dtype=np.float32)
@@ -171,6 +175,8 @@ def _one_pass(packed: np.ndarray, p_bits: int, signs: np.ndarray, edges: np.ndar
         bits = _unpacked(packed, p_bits, start, start + step)  # [k, w]
         w = bits.shape[1]
         gram += blas.ssyrk(1.0, bits)  # upper triangle of bits bits^T (float32 counts are exact)
+        if detector_gram is not None:
+            detector_gram += _gram(bits)
         label_sum = np.zeros((n, w), dtype=np.float32)
         ones = np.zeros(w, dtype=np.float32)
         for b in range(stages):
@@ -191,7 +197,7 @@ def _one_pass(packed: np.ndarray, p_bits: int, signs: np.ndarray, edges: np.ndar
     screened = np.take_along_axis(best_index, order, axis=2)
     m = min(PAIR_CANDIDATES, p_bits)
     candidates = np.sort(np.argpartition(-variance, m - 1)[:m]) if m < p_bits else np.arange(p_bits)
-    return _Pass(gram, screened, candidates)
+    return _Pass(gram, detector_gram, screened, candidates)
 
 
 # -- decoders: each fits on the rows ``train`` and guesses the labels of ``test`` ------------------
@@ -362,8 +368,8 @@ def label_information(
     if zero is not None:
         return LabelInformation(zero, zero, zero, None, {}, alpha)
     upper = upper_bound(packed, p_bits, np.arange(k), h_s=float(n), alpha=alpha / 2)
-    detector = label_detector(packed, p_bits, labels, n_permutations, seed) if n_permutations else None
     if k < 8:
+        detector = label_detector(packed, p_bits, labels, n_permutations, seed) if n_permutations else None
         note = f"the held-out lower bound needs at least 8 draws, got {k}"
         lower = Estimate(0.0, "lower_bound", 1.0, k, k, {"decoder": "none", "note": note})
         return LabelInformation(lower, upper, None, detector, {}, alpha)
@@ -371,7 +377,12 @@ def label_information(
     y = labels[order].astype(np.float64)
     rows = packed[order]
     edges = prequential_edges(k)
-    sweep = _one_pass(rows, p_bits, 2.0 * y - 1.0, edges, budget_bytes)
+    sweep = _one_pass(rows, p_bits, 2.0 * y - 1.0, edges, budget_bytes, detector=n_permutations > 0)
+    detector = None
+    if sweep.detector_gram is not None:  # the same pass gave the detector's Gram, in draw order
+        back = np.argsort(order)
+        gram = sweep.detector_gram[np.ix_(back, back)]
+        detector = label_detector(packed, p_bits, labels, n_permutations, seed, bits_gram=gram)
     screened_bits = _columns(rows, sweep.screened)  # [K, stages, n, s]
     candidate_bits = _columns(rows, sweep.candidates)  # [K, M]
     fixed = {name: np.asarray(g)[order].astype(bool) for name, g in (guesses or {}).items()}
@@ -435,20 +446,23 @@ def label_detector(
     n_permutations: int = 1000,
     seed: int = 0,
     budget_bytes: int = 1 << 26,
+    bits_gram: np.ndarray | None = None,
 ) -> Estimate:
     """T = sum over (bit j, label i) of K phi_ij^2 / (2 ln 2), phi the correlation of m_j and y_i
     across draws (about the summed plug-in I(m_j; y_i) in bits for small dependence), against its
     null with the label vectors permuted across draws. p-value = (1 + #{T_perm >= T}) / (1 +
-    n_permutations); the value is T minus the null mean. A detector, not a bound."""
+    n_permutations); the value is T minus the null mean. A detector, not a bound. ``bits_gram``:
+    the bits' Gram matrix (sum over bit chunks of Z Z^T) when a pass over the bits already made it."""
     packed = np.asarray(packed, dtype=np.uint8)
     y = np.asarray(labels).astype(np.float64)
     k = len(y)
     # sum_ij phi_ij^2 = ||Yz^T Bz||_F^2 = sum_ab (Bz Bz^T)_ab (Yz Yz^T)_ab with unit-norm centred
     # columns Yz, Bz: two K x K Gram matrices, and each permutation of the draws costs K^2.
-    bits_gram = np.zeros((k, k))
-    step = _chunk(2 * k, budget_bytes)
-    for s in range(0, p_bits, step):
-        bits_gram += _gram(_unpacked(packed, p_bits, s, s + step))
+    if bits_gram is None:
+        bits_gram = np.zeros((k, k))
+        step = _chunk(2 * k, budget_bytes)
+        for s in range(0, p_bits, step):
+            bits_gram += _gram(_unpacked(packed, p_bits, s, s + step))
     labels_gram = _gram(y)
     rng = np.random.default_rng(seed)
     orders = [np.arange(k)] + [rng.permutation(k) for _ in range(n_permutations)]
