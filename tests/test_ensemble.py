@@ -21,6 +21,7 @@ from noprune.ensemble import (
     EnsembleResult,
     StackedMLP,
     StopRule,
+    fit_ensemble,
     member_masks,
     prune_ensemble,
     pruning,
@@ -75,6 +76,28 @@ def params(model: nn.Module) -> dict[str, torch.Tensor]:
 def max_diff(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> float:
     assert a.keys() == b.keys()
     return max((a[n].double() - b[n].double()).abs().max().item() for n in a)
+
+
+def ensemble_trainer(data: Dataset, config: TrainConfig, *, seed: int = 0) -> pruners.Trainer:
+    """The ``trainer`` of a single-model pruner that trains as ``prune_ensemble`` trains a member:
+    by ``fit_ensemble``, beside a copy of itself (the batched kernels' arithmetic).
+
+    Training the two ways agrees only to rounding (section 2), and one rounding difference can
+    tip a ReLU at zero and grow: with AVX2 kernels (``ATEN_CPU_CAPABILITY=avx2``) member 1 of
+    these tests ends imp 0.5 away from ``fit``'s weights, its mask 66 entries away. Given the
+    same training, the pruning is the same, bit for bit: that is what section 1 pins."""
+
+    def trainer(model: nn.Module, masks: pruners.MaskSet, steps: int) -> None:
+        pair = StackedMLP.from_models([model, model])
+        targets = [n for n, _ in pair.targets(include_biases=True) if n in masks]
+        stacked = [torch.stack([masks[n], masks[n]]) for n in targets]
+        fit_ensemble(pair, EnsembleData.shared(data), stacked, config, seeds=[seed, seed], steps=steps)
+        trained = params(pair.member(0))
+        with torch.no_grad():
+            for n, p in model.named_parameters():
+                p.copy_(trained[n])
+
+    return trainer
 
 
 def close_rel(a: float, b: float, rel: float = 1e-5) -> bool:
@@ -157,7 +180,7 @@ def check_prune_equivalence(
             batch=batches[k],
             scope=scope,
             seed=seed,
-            trainer=make_trainer(digits, PRUNE_CONFIG, seed=seed),
+            trainer=ensemble_trainer(digits, PRUNE_CONFIG, seed=seed),
             invert=invert,
         )
         got = member_masks(masks, stacked.names, k)
@@ -166,7 +189,7 @@ def check_prune_equivalence(
             assert torch.equal(got[n].cpu(), expected[n]), f"{name}/{scope} member {k}: mask of {n} differs"
         assert sum(int(m.sum()) for m in got.values()) == round(density * n_prunable)
         member = params(stacked.member(k))
-        assert max_diff(member, params(single)) <= 1e-6, f"{name}/{scope} member {k}: weights differ"
+        assert max_diff(member, params(single)) == 0, f"{name}/{scope} member {k}: weights differ"
         initial = params(models[k])
         for n, m in got.items():
             assert torch.equal(member[n][~m], torch.zeros_like(member[n][~m]))
