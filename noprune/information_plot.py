@@ -1,9 +1,11 @@
 """The mask-information figure: I(mask; data) bounds and p_eff against density, per pruner.
 
-Left: the lower bound (solid, markers) and the upper bound (dotted) on I in bits; exact values
-(data-blind pruners: exactly 0) sit on both. Right: p_eff = nnz + I as the band between
-``peff_low`` and ``peff_high``, over the surviving-weight count nnz (black, dashed), on log
-axes. Values are means over seeds, tasks grouped as in ``noprune.leaderboard``.
+Left: I / nnz, the information per surviving weight: the certified lower bound (solid, markers)
+and the band up to the upper bound, both divided by the mean nnz; exact values (data-blind
+pruners: exactly 0) are a line with no band. A gap between two pruners is certified where one's
+band lies above the other's. Right: p_eff = nnz + I as the band between ``peff_low`` and
+``peff_high``, over the surviving-weight count nnz (black, dashed), on log axes. Values are
+means over seeds, tasks grouped as in ``noprune.leaderboard``.
 """
 
 from __future__ import annotations
@@ -50,19 +52,22 @@ def _plot(group: dict[str, Table], stem: Path) -> list[Path]:
         for row in group["information_lower"].measured_rows:
             color = pruner_color(row.pruner)
             xs, lower = _means(group["information_lower"], row.label)
-            left.plot(xs, lower, marker="o", markersize=4, color=color, label=row.label)
-            xs_up, upper = _means(group["information_upper"], row.label)
-            left.plot(xs_up, upper, linestyle=":", color=color, linewidth=1.2)
-            xs_p, low = _means(group["peff_low"], row.label)
-            _, high = _means(group["peff_high"], row.label)
-            right.fill_between(xs_p, low, high, color=color, alpha=0.2, linewidth=0)
-            right.plot(xs_p, low, marker="o", markersize=3, color=color, label=row.label)
+            _, upper = _means(group["information_upper"], row.label)
+            _, count = _means(group["nnz"], row.label)
+            low = [v / max(c, 1.0) for v, c in zip(lower, count, strict=True)]
+            high = [v / max(c, 1.0) for v, c in zip(upper, count, strict=True)]
+            left.fill_between(xs, low, high, color=color, alpha=0.15, linewidth=0)
+            left.plot(xs, low, marker="o", markersize=4, color=color, label=row.label)
+            xs_p, low_p = _means(group["peff_low"], row.label)
+            _, high_p = _means(group["peff_high"], row.label)
+            right.fill_between(xs_p, low_p, high_p, color=color, alpha=0.2, linewidth=0)
+            right.plot(xs_p, low_p, marker="o", markersize=3, color=color, label=row.label)
         nnz = group["nnz"]
         xs, counts = _means(nnz, nnz.measured_rows[0].label)
         right.plot(xs, counts, linestyle="--", color="black", linewidth=1.0, label="nnz (surviving weights)")
-        left.set_ylabel("I(mask; labels | init) (bits)")
-        left.set_title("solid: lower bound, dotted: upper bound", fontsize=9)
-        left.set_yscale("symlog", linthresh=1.0)
+        left.set_ylabel("I(mask; labels | init) / nnz (bits per surviving weight)")
+        left.set_title("solid: certified lower bound; band: up to the upper bound", fontsize=9)
+        left.set_yscale("symlog", linthresh=1e-3)
         right.set_ylabel("p_eff = nnz + I")
         right.set_yscale("log")
         right.set_title("band: p_eff from the two bounds", fontsize=9)

@@ -7,6 +7,7 @@ augmentation) comes from a generator seeded by the config.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Callable
@@ -279,3 +280,32 @@ def make_trainer(data: Dataset, config: TrainConfig, *, seed: int = 0) -> Traine
         fit(model, data, masks, config, seed=seed, steps=steps)
 
     return trainer
+
+
+def shared_training(trainer: Trainer) -> Trainer:
+    """``trainer`` that runs each training once: a call whose starting state (parameters and
+    buffers), mask and step count equal an earlier call's loads the state that call ended with.
+
+    ``fit`` is a function of those three (its data, config and seed are fixed in ``trainer``),
+    so this changes no result. It lets the pruners that train share their training across
+    densities, pruned one after another: magnitude_after's dense training, and imp's rounds
+    up to the first at which two target densities' schedules part, as
+    ``noprune.ensemble.pruning.after_training`` shares them within an ensemble."""
+    done: dict[bytes, dict[str, torch.Tensor]] = {}
+
+    def digest(model: nn.Module, masks: MaskSet, steps: int) -> bytes:
+        h = hashlib.blake2b(str(steps).encode(), digest_size=32)
+        for name, tensor in [*model.state_dict().items(), *masks.items()]:
+            h.update(name.encode())
+            h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        return h.digest()
+
+    def train_once(model: nn.Module, masks: MaskSet, steps: int) -> None:
+        key = digest(model, masks, steps)
+        if key in done:
+            model.load_state_dict(done[key])
+            return
+        trainer(model, masks, steps)
+        done[key] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    return train_once

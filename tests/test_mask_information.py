@@ -10,7 +10,8 @@ import torch
 
 from noprune.config import ExperimentConfig, InfoConfig, PruneConfig
 from noprune.errors import UserError
-from noprune.experiments import run_experiment
+from noprune.experiments import batch_key, run_experiment, run_experiment_batch
+from noprune.experiments import mask_information as mi
 from noprune.experiments.mask_information import draw_labels
 from noprune.runner import expand, load_suite
 from noprune.training import TrainConfig
@@ -29,7 +30,7 @@ def config(pruner: str, density: float, model: str = "mlp:16,16", **info: int) -
     )
 
 
-@pytest.mark.parametrize("model", ["mlp:16,16", "mlp_nobias:16", "lenet_300_100"])
+@pytest.mark.parametrize("model", ["mlp:16,16", "mlp_nobias:16", "lenet_300_100", "cnn:4,8,16"])
 @pytest.mark.parametrize("pruner", ["random", "magnitude", "synflow"])
 def test_data_blind_pruners_are_exactly_zero(pruner: str, model: str):
     big = model == "lenet_300_100"
@@ -62,8 +63,12 @@ def test_runs_are_deterministic_and_labels_come_from_the_seed():
 
 
 def test_unsupported_settings_are_one_clear_error():
-    with pytest.raises(UserError, match="ensemble of MLPs"):
-        run_experiment(config("snip", 0.1, model="cnn"), device=CPU, data_root=None)
+    with pytest.raises(UserError, match="ablation"):
+        run_experiment(
+            dataclasses.replace(config("snip", 0.1), prune=PruneConfig("snip", 0.1, ablation="shuffle")),
+            device=CPU,
+            data_root=None,
+        )
     bad = config("snip", 0.1)
     with pytest.raises(UserError, match=r"info\.draws"):
         run_experiment(dataclasses.replace(bad, info=InfoConfig(draws=1)), device=CPU, data_root=None)
@@ -71,11 +76,89 @@ def test_unsupported_settings_are_one_clear_error():
         run_experiment(config("snip", 0.1, points=10**6), device=CPU, data_root=None)
 
 
-def test_the_digits_suite_expands_to_every_pruner_and_density():
-    suite = load_suite("mi-digits")
+def with_density(c: ExperimentConfig, density: float) -> ExperimentConfig:
+    return dataclasses.replace(c, prune=dataclasses.replace(c.prune, density=density))
+
+
+def without_times(m: dict) -> dict:
+    return {k: v for k, v in m.items() if not k.endswith("_seconds") and k != "densities_together"}
+
+
+@pytest.mark.parametrize(
+    ("pruner", "model"),
+    [
+        ("imp", "mlp:16,16"),
+        ("magnitude_after", "mlp:16,16"),
+        ("grasp", "mlp:16,16"),
+        ("imp", "cnn:4,8,16"),
+        ("magnitude_after", "cnn:4,8,16"),
+        ("snip", "cnn:4,8,16"),
+    ],
+)
+def test_densities_pruned_together_give_what_each_gives_alone(pruner: str, model: str):
+    """One batch of densities (one ensemble for MLPs; shared training for the CNN) changes no
+    number: each density's metrics equal those of its run alone."""
+    configs = [with_density(config(pruner, 0.5, model, draws=6), d) for d in (0.5, 0.2, 0.1)]
+    assert len({batch_key(c) for c in configs}) == 1
+    together = run_experiment_batch(configs, device=CPU, data_root=None)
+    for c, m in zip(configs, together, strict=True):
+        assert without_times(m) == without_times(run_experiment(c, device=CPU, data_root=None))
+        assert m["densities_together"] == 3
+    assert [m["nnz"] for m in together] == [round(d * together[0]["numel"]) for d in (0.5, 0.2, 0.1)]
+
+
+def test_a_cnn_draw_trains_once_for_all_densities_of_magnitude_after(monkeypatch: pytest.MonkeyPatch):
+    calls: list[int] = []
+    fit = mi.make_trainer
+
+    def counting(data, train, *, seed):
+        trainer = fit(data, train, seed=seed)
+
+        def train_and_count(model, masks, steps):
+            calls.append(steps)
+            trainer(model, masks, steps)
+
+        return train_and_count
+
+    monkeypatch.setattr(mi, "make_trainer", counting)
+    configs = [
+        with_density(config("magnitude_after", 0.5, "cnn:4,8,16", draws=3), d) for d in (0.5, 0.2, 0.1)
+    ]
+    run_experiment_batch(configs, device=CPU, data_root=None)
+    assert calls == [20] * 3  # one dense training per draw, not one per draw and density
+
+
+def test_data_blind_pruners_that_see_the_labels_are_caught(monkeypatch: pytest.MonkeyPatch):
+    """A pruner declared data-blind whose masks differ between two label draws fails loudly."""
+    pruned = mi.prune_one_by_one
+
+    def leaky(config, plan, densities, draws, device):
+        out = pruned(config, plan, densities, draws, device)
+        out.bits[0][1, 0] = ~out.bits[0][0, 0]
+        return out
+
+    monkeypatch.setattr(mi, "prune_one_by_one", leaky)
+    with pytest.raises(RuntimeError, match="data-blind"):
+        run_experiment(config("magnitude", 0.5, "cnn:4,8,16"), device=CPU, data_root=None)
+
+
+@pytest.mark.parametrize(("name", "runs"), [("mi-digits", 35), ("mi-digits-cnn", 21)])
+def test_the_digits_suites_keep_the_label_entropy_above_nnz(name: str, runs: int):
+    """H(S) = info.points bits >= the surviving weights at every density, so that H(S) does not
+    cap I below nnz; a pruner's densities share one batch key (one job)."""
+    from noprune.models import build_model
+
+    suite = load_suite(name)
     configs = expand(suite)
-    assert len(configs) == 42 and {c.experiment for c in configs} == {"mask_information"}
+    assert len(configs) == runs and {c.experiment for c in configs} == {"mask_information"}
     assert suite.metrics[:2] == ("information_lower", "information_upper")
+    assert all(c.info.draws >= 256 for c in configs)
+    c = configs[0]
+    weights = sum(
+        p.numel() for n, p in build_model(c.model, (1, 8, 8), 2, seed=0).named_parameters() if "weight" in n
+    )
+    assert max(round(c.prune.density * weights) for c in configs) <= c.info.points
+    assert len({batch_key(c) for c in configs}) == len({c.prune.pruner for c in configs})
 
 
 def test_information_figure_is_written_from_stored_runs(tmp_path):

@@ -49,6 +49,8 @@ EXPERIMENTS: dict[str, Experiment] = {
     "mask_information": Experiment(
         mask_information.run,
         "I(mask; labels | init) over label draws: exact zero, bounds, detector, p_eff (SCIENCE.md E6)",
+        mask_information.batch_key,
+        mask_information.run_batch,
     ),
     "information_calibration": Experiment(
         calibration.run,

@@ -3,52 +3,69 @@
 Design: the inputs (the first ``info.points`` training inputs of ``data``) and the init (from
 ``seed``) are fixed; the data variable is the label vector y in {0, 1}^n, drawn ``info.draws``
 = K times i.i.d. uniform, so H(S) = n bits exactly. The pruner runs once per draw with the same
-pruner seed and the same training order, so the masks differ only through the labels: all K
-prunings run as one ensemble (``noprune.ensemble``). The bounds come from
-``infotheory.label_information``: exact zero when all masks agree (random, magnitude and synflow
-must land there), an upper bound, and per-label Fano lower bounds from decoders cross-validated
-over draws plus the masked network at init (sign of f(x_i; theta_0 * m) as the guess of y_i),
-jointly at confidence 1 - ``info.alpha``. p_eff = nnz + I (SCIENCE.md section 1, informal form)
-is reported as the interval these bounds give.
+pruner seed and the same training order, so the masks differ only through the labels. The
+bounds come from ``infotheory.label_information`` (exact zero when all K masks agree; else a
+lower bound from held-out label guesses, among them the masked network at init, sign of
+f(x_i; theta_0 * m), and an upper bound), jointly at confidence 1 - ``info.alpha``; p_eff =
+nnz + I (SCIENCE.md section 1, informal form) is the interval they give.
+
+Configs that differ only in density run together (:func:`batch_key`, :func:`run_batch`), and
+their prunings share what does not depend on the density:
+
+- data-blind pruners (``uses_data`` False: random, magnitude, synflow) never see the labels, so
+  their mask is one function of the init and the seed: they prune on two label draws, which must
+  agree, and that mask stands for all K (I = 0 exactly);
+- MLPs with a batched pruner: the K x D prunings (draw k at density d) run as one ensemble, in
+  which the densities of a draw share imp's rounds and magnitude_after's dense training
+  (``noprune.ensemble.pruning.after_training``);
+- other models (the CNN): one network at a time, draw by draw, through the one-model pruner,
+  with a trainer that runs each training once (``noprune.training.shared_training``), so the
+  densities of a draw share the same training there too.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import json
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from infotheory import effective_parameters, label_information, pack
-from noprune.config import ExperimentConfig
-from noprune.data import load_dataset
+from noprune.config import ExperimentConfig, canonical
+from noprune.data import Dataset, load_dataset
 from noprune.data.base import make_generator
 from noprune.ensemble import EnsembleData, StackedMLP
 from noprune.ensemble.pruning import BATCHED, masked_copy
 from noprune.errors import UserError
 from noprune.experiments.accuracy import MLP_MODELS
 from noprune.models import build_model
-from noprune.pipeline import check_config, prune_stacked
+from noprune.pipeline import check_config, make_pruner, pretraining, prune_stacked
 from noprune.specs import split_spec
+from noprune.training import make_trainer, shared_training
+
+BLIND_CHECK_DRAWS = 2
+"""Label draws a data-blind pruner prunes on; their masks must agree."""
 
 
 def check(config: ExperimentConfig) -> None:
     check_config(config)
-    if split_spec(config.model)[0] not in MLP_MODELS:
-        raise UserError(
-            f"mask_information prunes its label draws as one ensemble of MLPs; model {config.model!r} "
-            f"is not one of {', '.join(MLP_MODELS)}"
-        )
-    if config.prune.pruner not in BATCHED:
-        raise UserError(
-            f"mask_information supports the pruners {', '.join(BATCHED)}, not {config.prune.pruner!r}"
-        )
     if config.prune.ablation not in (None, "invert"):
         raise UserError(f"mask_information supports the ablation invert only, not {config.prune.ablation!r}")
     if config.info.draws < 2:
         raise UserError(f"mask_information needs info.draws >= 2, got {config.info.draws}")
+
+
+def batch_key(config: ExperimentConfig) -> str:
+    """Everything but the density: a pruner's densities on one design prune together."""
+    shared = dataclasses.replace(config, prune=dataclasses.replace(config.prune, density=1.0))
+    return json.dumps(canonical(shared), sort_keys=True)
 
 
 def draw_labels(seed: int, draws: int, points: int) -> torch.Tensor:
@@ -57,45 +74,147 @@ def draw_labels(seed: int, draws: int, points: int) -> torch.Tensor:
     return torch.randint(0, 2, (draws, points), generator=generator)
 
 
-def run(config: ExperimentConfig, *, device: torch.device, data_root: str | None) -> dict[str, Any]:
-    check(config)
-    info = config.info
+@dataclass
+class Design:
+    """The fixed inputs ``x`` [n, ...] and init, and the K label draws ``labels`` [K, n]."""
+
+    data: Dataset
+    """The inputs with ``labels[0]``, two classes: what sizes the pruners' training."""
+    labels: torch.Tensor
+    init: nn.Module
+
+    @property
+    def x(self) -> torch.Tensor:
+        return self.data.x_train
+
+    def with_labels(self, k: int) -> Dataset:
+        return dataclasses.replace(self.data, y_train=self.labels[k])
+
+
+def design(config: ExperimentConfig, data_root: str | None) -> Design:
     data = load_dataset(config.data, seed=config.seed, root=data_root)
-    n = info.points or data.n_train
+    n = config.info.points or data.n_train
     if not 1 <= n <= data.n_train:
         raise UserError(f"info.points must be in 1..{data.n_train} for data {config.data!r}, got {n}")
-    x = data.x_train[:n]
-    labels = draw_labels(config.seed, info.draws, n)
-    relabelled = dataclasses.replace(data, x_train=x, y_train=labels[0], num_classes=2)
+    labels = draw_labels(config.seed, config.info.draws, n)
+    relabelled = dataclasses.replace(data, x_train=data.x_train[:n], y_train=labels[0], num_classes=2)
     init = build_model(config.model, data.input_shape, 2, seed=config.seed, init=config.init)
-    k = info.draws
-    model = StackedMLP.from_models([init] * k).to(device)
+    return Design(relabelled, labels, init)
+
+
+@dataclass
+class Pruned:
+    """Per density: the masks of the draws as bits [draws, p] and the masked init's label
+    guesses [draws, n]."""
+
+    bits: list[np.ndarray]
+    guesses: list[np.ndarray]
+
+
+def batched(config: ExperimentConfig) -> bool:
+    """Whether the draws prune as one ensemble (MLPs, batched pruners)."""
+    return split_spec(config.model)[0] in MLP_MODELS and config.prune.pruner in BATCHED
+
+
+def prune_as_ensemble(
+    config: ExperimentConfig,
+    plan: Design,
+    densities: Sequence[float],
+    draws: Sequence[int],
+    device: torch.device,
+) -> Pruned:
+    """Member k * D + d of one ensemble prunes draw ``draws[k]`` at density ``densities[d]``."""
+    d = len(densities)
+    labels = plan.labels[list(draws)].repeat_interleave(d, dim=0).to(device)
+    members = len(labels)
+    model = StackedMLP.from_models([plan.init] * members).to(device)
     theta0 = model.clone()
-    ensemble = EnsembleData(x[None].to(device), labels.to(device))
-    start = time.perf_counter()
+    x = plan.x[None].to(device)
     masks = prune_stacked(
         config,
-        relabelled,
+        plan.data,
         model,
-        config.prune.density,
-        seeds=[config.seed] * k,  # one pruner seed and one training order: only the labels vary
-        batch=(x[None].to(device), labels.to(device)),
-        ensemble=ensemble,
+        [density for _ in draws for density in densities],
+        seeds=[config.seed] * members,  # one pruner seed and one training order: only the labels vary
+        batch=(x, labels),
+        ensemble=EnsembleData(x, labels),
     )
-    pruning_seconds = time.perf_counter() - start
-    start = time.perf_counter()
     with torch.no_grad():
-        inputs = x.to(device).expand(k, *x.shape)
-        guesses = masked_copy(theta0, masks).requires_grad_(False)(inputs).argmax(dim=-1)
-    bits = torch.cat([m.reshape(k, -1) for m in masks], dim=1).cpu().numpy()
+        net = masked_copy(theta0, masks).requires_grad_(False)
+        guesses = net(x.expand(members, *plan.x.shape)).argmax(dim=-1).cpu().numpy()
+    bits = torch.cat([m.reshape(members, -1) for m in masks], dim=1).cpu().numpy()
+    return Pruned([bits[i::d] for i in range(d)], [guesses[i::d] for i in range(d)])
+
+
+def prune_one_by_one(
+    config: ExperimentConfig,
+    plan: Design,
+    densities: Sequence[float],
+    draws: Sequence[int],
+    device: torch.device,
+) -> Pruned:
+    """The one-model pruner, draw by draw; a draw's densities share its training."""
+    pruner = make_pruner(config, plan.data)
+    x = plan.x.to(device)
+    bits: list[list[np.ndarray]] = [[] for _ in densities]
+    guesses: list[list[np.ndarray]] = [[] for _ in densities]
+    for k in draws:
+        data = plan.with_labels(k)
+        trainer = shared_training(make_trainer(data, pretraining(config), seed=config.seed))
+        for i, density in enumerate(densities):
+            model = copy.deepcopy(plan.init).to(device)
+            masks = pruner.prune(
+                model,
+                density,
+                batch=(x, data.y_train.to(device)),
+                scope=config.prune.scope,
+                seed=config.seed,
+                trainer=trainer,
+                invert=config.prune.ablation == "invert",
+            )
+            bits[i].append(torch.cat([m.reshape(-1).cpu() for m in masks.values()]).numpy())
+            net = copy.deepcopy(plan.init).to(device)
+            masks.zero_(net)
+            with torch.no_grad():
+                guesses[i].append(net.eval()(x).argmax(dim=-1).cpu().numpy())
+    return Pruned([np.stack(b) for b in bits], [np.stack(g) for g in guesses])
+
+
+def prune_draws(
+    config: ExperimentConfig, plan: Design, densities: Sequence[float], device: torch.device
+) -> Pruned:
+    """Every draw's masks at every density (data-blind pruners: pruned on two draws, checked
+    to agree, and repeated)."""
+    prune = prune_as_ensemble if batched(config) else prune_one_by_one
+    k = len(plan.labels)
+    if make_pruner(config, plan.data).uses_data:
+        return prune(config, plan, densities, range(k), device)
+    seen = prune(config, plan, densities, range(BLIND_CHECK_DRAWS), device)
+    for density, bits in zip(densities, seen.bits, strict=True):
+        if not (bits == bits[0]).all():
+            raise RuntimeError(
+                f"pruner {config.prune.pruner} is data-blind, but its masks at density {density:g} "
+                "differ between label draws"
+            )
+    return Pruned(
+        [np.broadcast_to(b[:1], (k, b.shape[1])) for b in seen.bits],
+        [np.broadcast_to(g[:1], (k, g.shape[1])) for g in seen.guesses],
+    )
+
+
+def bounds(
+    config: ExperimentConfig, labels: torch.Tensor, bits: np.ndarray, guesses: np.ndarray
+) -> dict[str, Any]:
+    """The information bounds and p_eff of one density's K masks."""
+    start = time.perf_counter()
+    k, n = labels.shape
     packed = pack(bits)
-    y = labels.numpy()
     result = label_information(
         packed,
         bits.shape[1],
-        y,
-        alpha=info.alpha,
-        guesses={"init_network": guesses.cpu().numpy()},
+        labels.numpy(),
+        alpha=config.info.alpha,
+        guesses={"init_network": np.ascontiguousarray(guesses)},
         seed=config.seed,
     )
     nnz = float(bits.sum(axis=1).mean())
@@ -110,7 +229,36 @@ def run(config: ExperimentConfig, *, device: torch.device, data_root: str | None
         "distinct_masks": len(np.unique(packed, axis=0)),
         "peff_low": peff.low,
         "peff_high": peff.high,
+        "information_per_weight_lower": result.lower.value / max(nnz, 1.0),
         "information_per_weight_upper": result.upper.value / max(nnz, 1.0),
-        "pruning_seconds": pruning_seconds,
         "estimate_seconds": time.perf_counter() - start,
     }
+
+
+def run_batch(
+    configs: Sequence[ExperimentConfig], *, device: torch.device, data_root: str | None
+) -> list[dict[str, Any]]:
+    """The metrics of configs of one :func:`batch_key` (their densities pruned together).
+    ``pruning_seconds`` is the batch's pruning time over its number of densities."""
+    for config in configs:
+        check(config)
+    if len({batch_key(c) for c in configs}) > 1:
+        raise ValueError("mask_information batches configs that differ only in density")
+    first = configs[0]
+    plan = design(first, data_root)
+    densities = [c.prune.density for c in configs]
+    start = time.perf_counter()
+    pruned = prune_draws(first, plan, densities, device)
+    share = (time.perf_counter() - start) / len(configs)
+    return [
+        {
+            **bounds(first, plan.labels, bits, guesses),
+            "pruning_seconds": share,
+            "densities_together": len(configs),
+        }
+        for bits, guesses in zip(pruned.bits, pruned.guesses, strict=True)
+    ]
+
+
+def run(config: ExperimentConfig, *, device: torch.device, data_root: str | None) -> dict[str, Any]:
+    return run_batch([config], device=device, data_root=data_root)[0]

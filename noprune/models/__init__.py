@@ -16,7 +16,7 @@ from torch import nn
 
 from noprune.errors import UnknownNameError, UserError
 from noprune.models import vgg
-from noprune.models.cnn import SmallCNN
+from noprune.models.cnn import WIDTHS, SmallCNN
 from noprune.models.mlp import MLP, lenet_300_100
 from noprune.models.resnet import resnet18, resnet20
 from noprune.models.timm_models import timm_model
@@ -30,7 +30,7 @@ MODELS: dict[str, str] = {
     "mlp": "MLP, ReLU hidden layers; mlp = widths 100,100, mlp:W1,W2,... for any widths",
     "mlp_nobias": "MLP without biases; mlp_nobias or mlp_nobias:W1,W2,... (as mlp)",
     "lenet_300_100": "LeNet-300-100: MLP with hidden widths 300,100 (LeCun et al. 1998)",
-    "cnn": "small CNN: conv32-conv64-maxpool-fc128, for small images such as 1x8x8 or 1x28x28",
+    "cnn": "small CNN: conv32-conv64-maxpool-fc128 for images such as 1x8x8; cnn:C1,C2,H: other widths",
     "resnet20": "CIFAR ResNet-20, 0.27M params (He et al. 2016; open_lth cifar_resnet_20)",
     "resnet18": "CIFAR ResNet-18: 3x3 stem, no max pool, 11.2M params (SynFlow paper, Fig. 6)",
     "vgg11": "VGG-11 with BatchNorm, global avg pool head (Simonyan & Zisserman 2015)",
@@ -91,13 +91,18 @@ def _build(spec: str, input_shape: tuple[int, ...], num_classes: int) -> tuple[s
         in_features = int(torch.Size(input_shape).numel())
         widths = _parse_widths(spec, rest)
         return name, MLP(in_features, widths, num_classes, bias=name == "mlp")
+    if name == "cnn":
+        widths = _parse_widths(spec, rest) if rest else WIDTHS
+        if len(widths) != 3:
+            raise UserError(f"model spec {spec!r}: cnn takes three widths C1,C2,H (e.g. cnn:8,16,32)")
+        channels = _image_shape(name, input_shape)[0]
+        return name, SmallCNN(channels, num_classes, widths)
     if rest and name != "timm":
         raise UserError(f"model {name} takes no options; use {name!r} instead of {spec!r}")
     if name == "lenet_300_100":
         return name, lenet_300_100(int(torch.Size(input_shape).numel()), num_classes)
     channels = _image_shape(name, input_shape)[0]
     factories: dict[str, Callable[[int, int], nn.Module]] = {
-        "cnn": lambda c, k: SmallCNN(c, k),
         "resnet20": resnet20,
         "resnet18": resnet18,
         "vgg11": vgg.vgg11,
