@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from noprune.leaderboard import Record, Table, build_tables
-from noprune.plots import pruner_color, save_figure
+from noprune.plots import density_axis, pruner_color, save_figure
 
 METRICS = ("information_lower", "information_upper", "peff_low", "peff_high", "nnz")
 
@@ -72,9 +72,7 @@ def _plot(group: dict[str, Table], stem: Path) -> list[Path]:
         right.set_yscale("log")
         right.set_title("band: p_eff from the two bounds", fontsize=9)
         for ax in (left, right):
-            ax.set_xscale("log")
-            ax.invert_xaxis()
-            ax.set_xlabel("density (fraction of weights kept)")
+            density_axis(ax, nnz.densities)
             ax.grid(True, which="major", alpha=0.3)
         fig.suptitle(nnz.task, fontsize=10)
         right.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)

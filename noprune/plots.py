@@ -154,7 +154,6 @@ def _plot_table(table: Table, stem: Path) -> list[Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import NullFormatter
 
     scale = table.scale if table.is_accuracy else 1.0
     fig, ax = plt.subplots(figsize=(7.0, 4.5))
@@ -179,12 +178,7 @@ def _plot_table(table: Table, stem: Path) -> list[Path]:
                 lo = [row.cells[d].mean * scale - row.cells[d].std * scale for d in xs]
                 hi = [row.cells[d].mean * scale + row.cells[d].std * scale for d in xs]
                 ax.fill_between(xs, lo, hi, color=color, alpha=0.15, linewidth=0)
-        ax.set_xscale("log")
-        ax.invert_xaxis()
-        if len(table.densities) <= 10:
-            ax.set_xticks(list(table.densities), density_labels(table.densities))
-            ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_xlabel("density (fraction of weights kept)")
+        density_axis(ax, table.densities)
         ax.set_ylabel(table.metric + (" (%)" if table.is_accuracy else ""))
         ax.set_title(table.task, fontsize=10)
         ax.grid(True, which="major", alpha=0.3)
@@ -195,6 +189,18 @@ def _plot_table(table: Table, stem: Path) -> list[Path]:
         return save_figure(fig, stem)
     finally:
         plt.close(fig)
+
+
+def density_axis(ax: Axes, densities: Sequence[float]) -> None:
+    """Density on a log axis, falling to the right, ticked at the measured densities (up to 10)."""
+    from matplotlib.ticker import NullFormatter
+
+    ax.set_xscale("log")
+    ax.invert_xaxis()
+    if len(densities) <= 10:
+        ax.set_xticks(list(densities), density_labels(densities))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("density (fraction of weights kept)")
 
 
 def plot_against_pruned(records: Iterable[Record], metric: str, out_stem: Path) -> list[Path]:
