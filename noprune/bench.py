@@ -274,14 +274,13 @@ def workloads_d(
     seeds = list(range(k))
     out = []
     for name in names:
-        options = {"synflow_rounds": rounds} if name == "synflow" else {}
         settings = {"rounds": rounds} if name == "synflow" else {}
 
         def setup() -> tuple[Any, ...]:
             return (StackedMLP.from_models(models),)
 
-        def ensemble(model: StackedMLP, name: str = name, options: dict = options) -> None:
-            prune_ensemble(name, model, density, seeds=seeds, batch=stacked_batch, **options)
+        def ensemble(model: StackedMLP, name: str = name, settings: dict = settings) -> None:
+            prune_ensemble(name, model, density, seeds=seeds, batch=stacked_batch, **settings)
 
         def member_setup(i: int) -> tuple[Any, ...]:
             return copy.deepcopy(models[i]), i
@@ -291,13 +290,11 @@ def workloads_d(
 
         def warm(name: str = name) -> None:
             # synflow's rounds are all alike: two of them warm both sides up
-            few = {"synflow_rounds": 2} if name == "synflow" else {}
+            few = {"rounds": 2} if name == "synflow" else {}
             prune_ensemble(
                 name, StackedMLP.from_models(models), density, seeds=seeds, batch=stacked_batch, **few
             )
-            pruners.get(name, **({"rounds": 2} if few else {})).prune(
-                copy.deepcopy(models[0]), density, batch=batches[0], seed=0
-            )
+            pruners.get(name, **few).prune(copy.deepcopy(models[0]), density, batch=batches[0], seed=0)
 
         flops = None
         if name == "snip":  # one forward and backward on the scoring batch

@@ -347,6 +347,11 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> None:
             store, suite.name, Path(args.results) / suite.name, metrics=metrics, command=command
         )
     print("wrote " + ", ".join(str(p) for p in paths))
+    if not any(p.name == "runs.csv" for p in paths):
+        print(
+            f"{Path(args.results) / suite.name}: runs.csv and provenance.json already record "
+            "these runs and numbers; kept"
+        )
     if summary.failed:
         print(f"{summary.failed} runs failed; their errors are in the store (noprune status {suite.name})")
 

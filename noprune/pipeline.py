@@ -97,9 +97,8 @@ def prune_stacked(
     """``prune_ensemble`` with the pruner settings ``config.prune`` gives (those ``run_prune``
     gives the one-model pruner); ``data`` sizes imp's and magnitude_after's training steps."""
     prune = config.prune
-    pruner = make_pruner(config, data)
     return prune_ensemble(
-        prune.pruner,
+        make_pruner(config, data),
         model,
         densities,
         seeds=seeds,
@@ -108,9 +107,6 @@ def prune_stacked(
         invert=prune.ablation == "invert",
         data=ensemble,
         train=pretraining(config),
-        train_steps=getattr(pruner, "train_steps", 0),
-        rewind_step=getattr(pruner, "rewind_step", 0),
-        synflow_rounds=prune.synflow_rounds,
         include_biases=prune.biases,
     )
 

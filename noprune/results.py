@@ -46,12 +46,48 @@ def export_csv(rows: list[dict[str, Any]], path: Path) -> Path:
     return path
 
 
+RECORD_COLUMNS = ("key", "status", "experiment", "config", "metrics", "error")
+"""What a run's record is; the rest (start and end times, host, commit) is how it was made."""
+
+
+def _record(row: dict[str, Any], shown: Sequence[str]) -> tuple[str, ...]:
+    """A run's record as text, its timings left out unless a table shows them (a rerun that
+    reproduces every number takes other seconds)."""
+    values = {c: "" if row.get(c) is None else str(row[c]) for c in RECORD_COLUMNS}
+    if values["metrics"]:
+        metrics = json.loads(values["metrics"])
+        kept = {k: v for k, v in metrics.items() if not k.endswith("seconds") or k in shown}
+        values["metrics"] = json.dumps(kept, sort_keys=True)
+    return tuple(values[c] for c in RECORD_COLUMNS)
+
+
+def same_record(path: Path, rows: list[dict[str, Any]], shown: Sequence[str]) -> bool:
+    """Whether the ``runs.csv`` at ``path`` already holds these runs with these numbers."""
+    if not path.is_file():
+        return False
+    with open(path, newline="") as f:
+        old = list(csv.DictReader(f))
+    return sorted(_record(r, shown) for r in old) == sorted(_record(r, shown) for r in rows)
+
+
 def write_results(
     store: Store, suite: str, out_dir: Path, *, metrics: Sequence[str], command: str
 ) -> list[Path]:
     """leaderboard.md (a section per metric), each metric's plot (PNG and PDF), the information
-    figure where runs estimated I(mask; data), runs.csv and provenance.json."""
+    figure where runs estimated I(mask; data), runs.csv and provenance.json.
+
+    Where ``runs.csv`` already holds the same runs with the same numbers (timings aside: a rerun
+    of a committed suite reproduces every number but not its seconds), it and provenance.json
+    are kept as they are: they record the run that first produced those numbers, and the
+    leaderboard names that run's command."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    rows = store.rows(suite)
+    kept = same_record(out_dir / "runs.csv", rows, metrics)
+    if kept:
+        try:
+            command = json.loads((out_dir / "provenance.json").read_text())["command"]
+        except (OSError, ValueError, KeyError):
+            kept = False
     records = store.records(suite)
     calibration = calibration_markdown(records)
     if calibration:  # synthetic cases, not pruners x densities: their own table and figure
@@ -74,7 +110,8 @@ def write_results(
     paths += plot_information(records, out_dir / "information")  # only where runs estimated I
     paths += plot_traces(records, out_dir / "corr_trace")  # only where runs traced corr (E3)
     paths += plot_memorization(records, out_dir)  # memorization runs (E1, E2)
-    rows = store.rows(suite)
+    if kept:
+        return paths
     paths.append(export_csv(rows, out_dir / "runs.csv"))
     commit, dirty = git_state()
     provenance = {

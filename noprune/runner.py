@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pruners
 from noprune.config import (
     ExperimentConfig,
     canonical,
@@ -50,7 +51,6 @@ from noprune.config import (
     nest,
     run_key,
 )
-from noprune.ensemble import SHARES_TRAINING
 from noprune.errors import UserError
 from noprune.experiments import batch_key, ensemble_limit
 from noprune.provenance import REPO
@@ -173,7 +173,7 @@ def plan_jobs(
         else:
             groups.setdefault(key, []).append(config)
     for members in groups.values():
-        if members[0].prune.pruner in SHARES_TRAINING:
+        if pruners.PRUNERS[members[0].prune.pruner].needs_trainer:
             members = sorted(members, key=lambda c: c.seed)  # a seed's densities in one ensemble
         cap = limit(members[0]) if limit is not None else None
         count = -(-len(members) // min(batch, cap or batch))

@@ -196,6 +196,8 @@ def fit(
     *,
     seed: int = 0,
     steps: int | None = None,
+    start: int = 0,
+    length: int | None = None,
     stop: Callable[[nn.Module], bool] | None = None,
     check_every: int = 10,
 ) -> list[dict[str, float]]:
@@ -203,7 +205,12 @@ def fit(
 
     Runs ``steps`` optimizer steps if given, else ``config.total_steps``. The data order is a
     fresh permutation per epoch from a generator seeded with ``seed``, so two calls with the
-    same config and seed see the same batches. Raises :class:`TrainingDiverged` on a NaN loss.
+    same config and seed see the same batches. ``start`` and ``length`` make the call steps
+    ``start`` to ``start + steps`` of a run of ``length`` steps (default ``start + steps``): the
+    data order (and augmentation draws) of the steps before ``start`` are drawn and skipped, and
+    the learning-rate schedule runs over ``length`` (IMP rewinding to step k, Frankle et al.
+    2020: steps 0 to k of the run, then k to the end in every round). Raises
+    :class:`TrainingDiverged` on a NaN loss.
     With ``stop``, training ends early at the first ``check_every``-th step after which
     ``stop(model)`` is true (``noprune.ensemble.StopRule`` for one model); the last history
     entry then holds that step.
@@ -225,7 +232,7 @@ def fit(
     convergence = Convergence(1) if config.converge else None
     model.train()
     order = torch.randperm(n, generator=generator).to(device)
-    for step in range(total):
+    for step in range(start + total):
         within = step % per_epoch
         if within == 0 and step > 0:
             order = torch.randperm(n, generator=generator).to(device)
@@ -233,8 +240,10 @@ def fit(
         xb, yb = x[idx], y[idx]
         if config.augment and xb.dim() == 4:
             xb = augment_batch(xb, generator)
+        if step < start:
+            continue
         for group in optimizer.param_groups:
-            group["lr"] = config.lr * lr_factor(config, step, total, per_epoch)
+            group["lr"] = config.lr * lr_factor(config, step, length or start + total, per_epoch)
         optimizer.zero_grad(set_to_none=True)
         loss = batch_loss(model(xb), yb)
         if not torch.isfinite(loss):
@@ -248,7 +257,7 @@ def fit(
             metrics = evaluate(model, x, y)
             right = torch.tensor([round(metrics.accuracy * n)])
             stopping = bool(convergence.update(torch.tensor([metrics.loss]), right)[0])
-        if within == per_epoch - 1 or step == total - 1 or stopping:
+        if within == per_epoch - 1 or step == start + total - 1 or stopping:
             history.append(
                 {"step": step + 1, "epoch": (step + 1) / per_epoch, "batch_loss": float(loss.detach())}
             )
@@ -274,17 +283,21 @@ def train(
 
 
 def make_trainer(data: Dataset, config: TrainConfig, *, seed: int = 0) -> Trainer:
-    """The ``train(model, masks, steps)`` callable that training-based pruners receive."""
+    """The ``train(model, masks, steps, start=0, length=None)`` callable that training-based
+    pruners receive (:func:`fit`'s ``start`` and ``length``)."""
 
-    def trainer(model: nn.Module, masks: MaskSet, steps: int) -> None:
-        fit(model, data, masks, config, seed=seed, steps=steps)
+    def trainer(
+        model: nn.Module, masks: MaskSet, steps: int, start: int = 0, length: int | None = None
+    ) -> None:
+        fit(model, data, masks, config, seed=seed, steps=steps, start=start, length=length)
 
     return trainer
 
 
 def shared_training(trainer: Trainer) -> Trainer:
     """``trainer`` that runs each training once: a call whose starting state (parameters and
-    buffers), mask and step count equal an earlier call's loads the state that call ended with.
+    buffers), mask, steps, start and length equal an earlier call's loads the state that call
+    ended with.
 
     ``fit`` is a function of those three (its data, config and seed are fixed in ``trainer``),
     so this changes no result. It lets the pruners that train share their training across
@@ -293,19 +306,22 @@ def shared_training(trainer: Trainer) -> Trainer:
     ``noprune.ensemble.pruning.after_training`` shares them within an ensemble."""
     done: dict[bytes, dict[str, torch.Tensor]] = {}
 
-    def digest(model: nn.Module, masks: MaskSet, steps: int) -> bytes:
-        h = hashlib.blake2b(str(steps).encode(), digest_size=32)
+    def digest(model: nn.Module, masks: MaskSet, steps: int, start: int, length: int | None) -> bytes:
+        h = hashlib.blake2b(f"{steps},{start},{length}".encode(), digest_size=32)
         for name, tensor in [*model.state_dict().items(), *masks.items()]:
             h.update(name.encode())
             h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
         return h.digest()
 
-    def train_once(model: nn.Module, masks: MaskSet, steps: int) -> None:
-        key = digest(model, masks, steps)
+    def train_once(
+        model: nn.Module, masks: MaskSet, steps: int, start: int = 0, length: int | None = None
+    ) -> None:
+        key = digest(model, masks, steps, start, length)
         if key in done:
             model.load_state_dict(done[key])
             return
-        trainer(model, masks, steps)
+        resume = {k: v for k, v in (("start", start), ("length", length)) if v}
+        trainer(model, masks, steps, **resume)  # a plain trainer(model, masks, steps) too
         done[key] = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
     return train_once

@@ -83,8 +83,8 @@ class Inverted(Pruner):
     def settings(self):
         return {**self.base.settings(), "invert": True}
 
-    def _prune(self, model, density, *, invert, **kwargs) -> MaskSet:
-        return self.base._prune(model, density, invert=not invert, **kwargs)
+    def prune_network(self, net, densities, *, invert, **kwargs):
+        return self.base.prune_network(net, densities, invert=not invert, **kwargs)
 
 
 def invert(pruner: Pruner) -> Pruner:

@@ -1,6 +1,6 @@
 """Pruners that look at trained weights: magnitude after training and the lottery ticket (IMP).
 
-Both receive a trainer callable, ``train(model, masks, steps)``, so this package never owns a
+Both receive a trainer callable, ``train(model, masks, steps, start=0)``, so this package never owns a
 training loop. Their masks carry information about the data (No Free Prune, §4): the trained
 weights the ranking reads depend on the training set.
 """
@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 
-import torch
-from torch import nn
-
-from pruners.base import Pruner
-from pruners.masks import MaskSet
+from pruners.base import Pruner, Scores
+from pruners.network import Network
 from pruners.schedules import iterative
-from pruners.selection import select
 
 
-def magnitudes(model: nn.Module, masks: MaskSet) -> dict[str, torch.Tensor]:
-    """abs(theta) of the weights ``masks`` covers."""
-    params = dict(model.named_parameters())
-    return {n: params[n].detach().abs() for n in masks}
+def magnitudes(net: Network) -> Scores:
+    """abs(theta) of the prunable weights of ``net``."""
+    return [w.abs() for w in net.weights()]
 
 
 @dataclasses.dataclass
@@ -38,21 +33,25 @@ class MagnitudeAfter(Pruner):
     needs_trainer = True
     train_steps: int = 1000
 
-    def _prune(self, model, density, *, batch, scope, seed, trainer, dense, invert) -> MaskSet:
-        trainer(model, dense, self.train_steps)
-        return select(magnitudes(model, dense), density, scope=scope, invert=invert)
+    def prune_network(self, net, densities, *, batch, scope, invert):
+        net.train(net.dense(), self.train_steps)
+        return net.select(magnitudes(net), densities, scope=scope, invert=invert)
 
 
 @dataclasses.dataclass
 class IMP(Pruner):
     """Iterative magnitude pruning with rewinding (Frankle & Carbin 2019; Frankle et al. 2020).
 
-    Train the network from step ``rewind_step`` for ``train_steps - rewind_step`` steps, prune
-    ``rate`` (20%) of the surviving weights by trained magnitude (global by default), rewind
-    the survivors, and every other parameter and buffer, to their values at step
-    ``rewind_step`` (0: the initialization), and repeat until the target density. The last
+    Train the network from step ``rewind_step`` to step ``train_steps`` (the data order and the
+    learning-rate schedule resume at step ``rewind_step``, as in Frankle et al. 2020 and
+    open_lth), prune ``rate`` (20%) of the surviving weights by trained magnitude (global by
+    default), rewind the survivors, and every other parameter and buffer, to their values at
+    step ``rewind_step`` (0: the initialization), and repeat until the target density. The last
     round lands exactly on the target. On return the model holds the rewind-point weights with
     the final mask applied: the lottery ticket, ready to be trained.
+
+    On a network of several members, member k follows its own schedule to ``densities[k]``;
+    in round r only the members whose schedule has a round r train and prune.
     """
 
     name = "imp"
@@ -63,16 +62,20 @@ class IMP(Pruner):
     rewind_step: int = 0
     rate: float = 0.2
 
-    def _prune(self, model, density, *, batch, scope, seed, trainer, dense, invert) -> MaskSet:
+    def prune_network(self, net, densities, *, batch, scope, invert):
         if not 0 <= self.rewind_step < self.train_steps:
             raise ValueError("imp needs 0 <= rewind_step < train_steps")
-        masks = dense
-        if self.rewind_step:
-            trainer(model, masks, self.rewind_step)
-        rewind_point = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        for step_density in iterative(density, self.rate):
-            masks.apply(model)
-            trainer(model, masks, self.train_steps - self.rewind_step)
-            masks = select(magnitudes(model, masks), step_density, scope=scope, alive=masks, invert=invert)
-            model.load_state_dict(rewind_point)
+        masks = net.dense()
+        if self.rewind_step:  # the first k steps of a run of train_steps
+            net.train(masks, self.rewind_step, length=self.train_steps)
+        rewind_point = net.state()
+        schedules = [iterative(d, self.rate) for d in densities]
+        for r in range(max(len(s) for s in schedules)):
+            members = [k for k, s in enumerate(schedules) if len(s) > r]
+            net.apply(masks)
+            net.train(masks, self.train_steps - self.rewind_step, start=self.rewind_step, members=members)
+            step = [schedules[k][r] for k in members]
+            scores = magnitudes(net)
+            masks = net.select(scores, step, scope=scope, alive=masks, invert=invert, members=members)
+            net.load(rewind_point)
         return masks

@@ -2,29 +2,35 @@
 
 A scoring pruner implements one method, ``score``; selection (exact top-k, scope, tie-break)
 and the schedule (one-shot or iterative) are shared (JaxPruner's rule; Synaptic-Flow's
-``score``/``mask`` split). Training-based pruners receive a trainer callable so that this
-package never imports a training loop.
+``score``/``mask`` split). Every rule is written once over a :class:`~pruners.network.Network`,
+so the same code prunes one model and a stack of K models (``noprune.ensemble``).
+Training-based pruners receive a trainer callable so that this package never imports a
+training loop.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from pruners.masks import MaskSet
+from pruners.network import ModuleNetwork, Network
 from pruners.schedules import one_shot
-from pruners.selection import SCOPES, check_density, select
+from pruners.selection import SCOPES, check_density
 
 Batch = tuple[torch.Tensor, torch.Tensor]
-Scores = dict[str, torch.Tensor]
-Trainer = Callable[[nn.Module, MaskSet, int], None]
+Scores = list[torch.Tensor]
+Trainer = Callable[..., None]
 """``train(model, masks, steps)``: train ``model`` in place for ``steps`` optimizer steps with
-the pruned weights held at zero. The caller owns the data, optimizer and seeds."""
+the pruned weights held at zero. IMP rewinding to step k > 0 also passes ``start`` and
+``length``: ``train(model, masks, k, length=T)`` runs steps 0 to k of a T-step run,
+``train(model, masks, T - k, start=k)`` steps k to T, with the data order and learning-rate
+schedule of that run. The caller owns the data, optimizer and seeds."""
 
 
 @dataclasses.dataclass
@@ -64,41 +70,34 @@ class Pruner(ABC):
         Linear and Conv layers prunable too (SCIENCE.md §2: never, unless asked).
         """
         density = check_density(density)
+        self.check(batch=batch, trainer=trainer, scope=scope)
+        dense = MaskSet.dense(model, exclude, include_biases=include_biases)
+        net = ModuleNetwork(model, dense, seed=seed, trainer=trainer)
+        masks = self.prune_network(net, [density], batch=batch, scope=scope, invert=invert)
+        if apply:
+            masks.apply(model)
+        return masks
+
+    def check(self, *, batch: Batch | None, trainer: object, scope: str) -> None:
+        """What every path checks before pruning: the scope, and the batch or trainer the pruner
+        needs."""
         if scope not in SCOPES:
             raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
         if self.uses_data and batch is None and not self.needs_trainer:
             raise ValueError(f"pruner {self.name} scores on data: pass batch=(x, y)")
         if self.needs_trainer and trainer is None:
             raise ValueError(
-                f"pruner {self.name} trains the network: pass trainer=train(model, masks, steps)"
+                f"pruner {self.name} trains the network: pass trainer=train(model, masks, steps) "
+                "(an ensemble: data= and train=)"
             )
-        masks = self._prune(
-            model,
-            density,
-            batch=batch,
-            scope=scope,
-            seed=seed,
-            trainer=trainer,
-            dense=MaskSet.dense(model, exclude, include_biases=include_biases),
-            invert=invert,
-        )
-        if apply:
-            masks.apply(model)
-        return masks
 
     @abstractmethod
-    def _prune(
-        self,
-        model: nn.Module,
-        density: float,
-        *,
-        batch: Batch | None,
-        scope: str,
-        seed: int,
-        trainer: Trainer | None,
-        dense: MaskSet,
-        invert: bool,
-    ) -> MaskSet: ...
+    def prune_network(
+        self, net: Network, densities: Sequence[float], *, batch: Batch | None, scope: str, invert: bool
+    ) -> Any:
+        """The pruner's rule on a :class:`~pruners.network.Network` of K members, member k pruned
+        to ``densities[k]``; returns the view's masks. Written once for one model and for a
+        stack of them (``noprune.ensemble``)."""
 
 
 @dataclasses.dataclass
@@ -114,18 +113,25 @@ class ScoringPruner(Pruner):
         return one_shot(density)
 
     @abstractmethod
-    def score(
-        self, model: nn.Module, masks: MaskSet, batch: Batch | None, generator: torch.Generator
-    ) -> Scores:
-        """Scores for each prunable weight of ``model`` under ``masks`` (higher = keep).
+    def score(self, net: Network, masks: Any, batch: Batch | None) -> Scores:
+        """Scores for each prunable tensor of ``net`` under ``masks`` (higher = keep), in the
+        order of ``net.weights()``.
 
-        Must not change ``model``: work on a copy where scoring needs to alter it.
+        Must not change ``net``: score a ``net.masked_copy(masks)`` where scoring needs to alter it.
         """
 
-    def _prune(self, model, density, *, batch, scope, seed, trainer, dense, invert) -> MaskSet:
-        masks = dense
-        generator = torch.Generator().manual_seed(seed)
-        for step_density in self.schedule(density):
-            scores = self.score(model, masks, batch, generator)
-            masks = select(scores, step_density, scope=scope, alive=masks, invert=invert)
+    def scores(
+        self, model: nn.Module, masks: MaskSet | None = None, batch: Batch | None = None, *, seed: int = 0
+    ) -> dict[str, torch.Tensor]:
+        """:meth:`score` of one model under ``masks`` (default: dense), by parameter name."""
+        masks = MaskSet.dense(model) if masks is None else masks
+        return dict(zip(masks, self.score(ModuleNetwork(model, masks, seed=seed), masks, batch), strict=True))
+
+    def prune_network(self, net, densities, *, batch, scope, invert):
+        schedules = [self.schedule(d) for d in densities]
+        if len({len(s) for s in schedules}) != 1:
+            raise ValueError(f"{self.name}: members' schedules differ in length; prune them apart")
+        masks = net.dense()
+        for step in zip(*schedules, strict=True):
+            masks = net.select(self.score(net, masks, batch), step, scope=scope, alive=masks, invert=invert)
         return masks

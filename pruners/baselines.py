@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import torch
-
 from pruners.base import ScoringPruner
 
 
@@ -17,12 +15,8 @@ class Random(ScoringPruner):
     description = "uniform random scores from a seeded generator (data-blind baseline)"
     uses_data = False
 
-    def score(self, model, masks, batch, generator):
-        params = dict(model.named_parameters())
-        return {
-            n: torch.rand(m.shape, generator=generator, dtype=torch.float64).to(params[n].device)
-            for n, m in masks.items()
-        }
+    def score(self, net, masks, batch):
+        return net.uniform()
 
 
 @dataclasses.dataclass
@@ -33,6 +27,5 @@ class Magnitude(ScoringPruner):
     description = "largest |theta| at initialization (data-blind)"
     uses_data = False
 
-    def score(self, model, masks, batch, generator):
-        params = dict(model.named_parameters())
-        return {n: params[n].detach().abs() for n in masks}
+    def score(self, net, masks, batch):
+        return [w.abs() for w in net.weights()]

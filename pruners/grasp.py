@@ -7,7 +7,6 @@ import dataclasses
 import torch
 
 from pruners.base import ScoringPruner
-from pruners.scoring import batch_loss, on_device, params_of, scoring_copy
 
 
 @dataclasses.dataclass
@@ -27,12 +26,11 @@ class GraSP(ScoringPruner):
     temperature: float = 200.0
     train_mode: bool = True
 
-    def score(self, model, masks, batch, generator):
-        net = scoring_copy(model, masks).train(self.train_mode)
-        x, y = on_device(batch, net)
-        params = params_of(net, masks)
-        g_stop = torch.autograd.grad(batch_loss(net(x) / self.temperature, y), params)
-        g = torch.autograd.grad(batch_loss(net(x) / self.temperature, y), params, create_graph=True)
+    def score(self, net, masks, batch):
+        copy = net.masked_copy(masks, train=self.train_mode)
+        theta = copy.targets()
+        g_stop = torch.autograd.grad(copy.loss(batch, self.temperature), theta)
+        g = torch.autograd.grad(copy.loss(batch, self.temperature), theta, create_graph=True)
         g_dot = sum((gi * si).sum() for gi, si in zip(g, g_stop, strict=True))
-        hg = torch.autograd.grad(g_dot, params)
-        return {n: p.detach() * h for n, p, h in zip(masks, params, hg, strict=True)}
+        hg = torch.autograd.grad(g_dot, theta)
+        return [t.detach() * h for t, h in zip(theta, hg, strict=True)]

@@ -7,7 +7,6 @@ import dataclasses
 import torch
 
 from pruners.base import ScoringPruner
-from pruners.scoring import batch_loss, on_device, params_of, scoring_copy
 
 
 @dataclasses.dataclass
@@ -25,9 +24,8 @@ class SNIP(ScoringPruner):
     uses_data = True
     train_mode: bool = True
 
-    def score(self, model, masks, batch, generator):
-        net = scoring_copy(model, masks).train(self.train_mode)
-        x, y = on_device(batch, net)
-        params = params_of(net, masks)
-        grads = torch.autograd.grad(batch_loss(net(x), y), params)
-        return {n: (p.detach() * g).abs() for n, p, g in zip(masks, params, grads, strict=True)}
+    def score(self, net, masks, batch):
+        copy = net.masked_copy(masks, train=self.train_mode)
+        theta = copy.targets()
+        grads = torch.autograd.grad(copy.loss(batch), theta)
+        return [(t.detach() * g).abs() for t, g in zip(theta, grads, strict=True)]

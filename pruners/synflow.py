@@ -8,7 +8,6 @@ import torch
 
 from pruners.base import ScoringPruner
 from pruners.schedules import exponential
-from pruners.scoring import params_of, scoring_copy
 
 
 @dataclasses.dataclass
@@ -32,16 +31,10 @@ class SynFlow(ScoringPruner):
     def schedule(self, density: float) -> list[float]:
         return exponential(density, self.rounds)
 
-    def score(self, model, masks, batch, generator):
-        if self.input_shape is None and batch is None:
-            raise ValueError("synflow needs the input shape: pass input_shape= or a batch")
-        shape = tuple(self.input_shape or batch[0].shape[1:])
-        net = scoring_copy(model, masks, dtype=torch.float64).eval()
-        with torch.no_grad():
-            for tensor in net.state_dict().values():
-                if tensor.is_floating_point():
-                    tensor.abs_()
-        params = params_of(net, masks)
-        ones = torch.ones((1, *shape), dtype=torch.float64, device=params[0].device)
-        grads = torch.autograd.grad(net(ones).sum(), params)
-        return {n: (p.detach() * g).abs() for n, p, g in zip(masks, params, grads, strict=True)}
+    def score(self, net, masks, batch):
+        shape = self.input_shape or (None if batch is None else tuple(batch[0].shape[1:]))
+        copy = net.masked_copy(masks, dtype=torch.float64)
+        copy.absolute_()
+        theta = copy.targets()
+        grads = torch.autograd.grad(copy.ones_output(shape), theta)
+        return [(t.detach() * g).abs() for t, g in zip(theta, grads, strict=True)]

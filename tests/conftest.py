@@ -61,8 +61,8 @@ def sgd_trainer(batch: tuple[torch.Tensor, torch.Tensor], lr: float = 0.1) -> pr
     """Full-batch SGD with momentum and weight decay; the trainer callable pruners receive."""
     x, y = batch
 
-    def train(model: nn.Module, masks: pruners.MaskSet, steps: int) -> None:
-        masks.apply(model)
+    def train(model: nn.Module, masks: pruners.MaskSet, steps: int, **resume: int) -> None:
+        masks.apply(model)  # full batch at a constant lr: ``start`` and ``length`` change nothing
         opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=1e-4)
         for _ in range(steps):
             opt.zero_grad()

@@ -83,7 +83,7 @@ def test_invert_of_grasp_keeps_the_highest_s_a_true_rank_inversion():
     model = tiny_mlp(0)
     batch = make_batch(0)
     grasp = pruners.get("grasp")
-    keep_score = grasp.score(model, MaskSet.dense(model), batch, torch.Generator())  # = -S
+    keep_score = grasp.scores(model, MaskSet.dense(model), batch)  # = -S
     s = torch.cat([-keep_score[n].reshape(-1) for n in keep_score])
     assert (s > 0).any() and (s < 0).any()  # signed scores: 1/score would not be an inversion
     masks = pruners.invert(grasp).prune(copy.deepcopy(model), 0.1, batch=batch)

@@ -4,6 +4,7 @@ member by member, what the single-model path (``pruners`` + ``noprune.training``
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections.abc import Sequence
 
@@ -15,7 +16,6 @@ from torch.nn import functional as F
 import pruners
 from noprune.data import Dataset, balanced_batch, load_dataset
 from noprune.ensemble import (
-    BATCHED,
     MEMORISED,
     EnsembleData,
     EnsembleResult,
@@ -87,11 +87,12 @@ def ensemble_trainer(data: Dataset, config: TrainConfig, *, seed: int = 0) -> pr
     these tests ends imp 0.5 away from ``fit``'s weights, its mask 66 entries away. Given the
     same training, the pruning is the same, bit for bit: that is what section 1 pins."""
 
-    def trainer(model: nn.Module, masks: pruners.MaskSet, steps: int) -> None:
+    def trainer(model: nn.Module, masks: pruners.MaskSet, steps: int, **resume: int) -> None:
         pair = StackedMLP.from_models([model, model])
         targets = [n for n, _ in pair.targets(include_biases=True) if n in masks]
         stacked = [torch.stack([masks[n], masks[n]]) for n in targets]
-        fit_ensemble(pair, EnsembleData.shared(data), stacked, config, seeds=[seed, seed], steps=steps)
+        shared = EnsembleData.shared(data)
+        fit_ensemble(pair, shared, stacked, config, seeds=[seed, seed], steps=steps, **resume)
         trained = params(pair.member(0))
         with torch.no_grad():
             for n, p in model.named_parameters():
@@ -110,9 +111,11 @@ def mask_sets(masks: Sequence[torch.Tensor], model: StackedMLP) -> list[pruners.
 
 
 def pruner_settings(name: str, rewind_step: int = 0, imp_rate: float = IMP_RATE) -> dict[str, float]:
-    if name == "imp":
-        return {"train_steps": TRAIN_STEPS, "rewind_step": rewind_step, "rate": imp_rate}
-    return {"train_steps": TRAIN_STEPS} if name == "magnitude_after" else {}
+    """Short training for every registered pruner that trains; imp's rewind step and rate."""
+    fields = {f.name for f in dataclasses.fields(pruners.PRUNERS[name])}
+    wanted = {"train_steps": TRAIN_STEPS, "rewind_step": rewind_step, "rate": imp_rate}
+    keys = ("train_steps", "rewind_step", "rate") if name == "imp" else ("train_steps",)
+    return {key: wanted[key] for key in keys if key in fields}
 
 
 def assert_member_matches_single(
@@ -156,8 +159,9 @@ def check_prune_equivalence(
     batches = batches_for(digits, seeds)
     stacked = StackedMLP.from_models(models)
     n_prunable = sum(w[0].numel() for w in stacked.weights)
+    settings = pruner_settings(name, rewind_step, imp_rate)
     masks = prune_ensemble(
-        name,
+        pruners.get(name, **settings),
         stacked,
         list(densities),
         seeds=list(seeds),
@@ -166,12 +170,8 @@ def check_prune_equivalence(
         invert=invert,
         data=EnsembleData.shared(digits),
         train=PRUNE_CONFIG,
-        train_steps=TRAIN_STEPS,
-        rewind_step=rewind_step,
-        imp_rate=imp_rate,
     )
     assert [tuple(m.shape) for m in masks] == [tuple(w.shape) for w in stacked.weights]
-    settings = pruner_settings(name, rewind_step, imp_rate)
     for k, (seed, density) in enumerate(zip(seeds, densities, strict=True)):
         single = copy.deepcopy(models[k])
         expected = pruners.get(name, **settings).prune(
@@ -201,13 +201,13 @@ def check_prune_equivalence(
 
 
 @pytest.mark.parametrize("scope", ["global", "layerwise"])
-@pytest.mark.parametrize("name", BATCHED)
+@pytest.mark.parametrize("name", list(pruners.PRUNERS))
 def test_prune_ensemble_masks_and_weights_match_single_pruner(digits: Dataset, name: str, scope: str) -> None:
     check_prune_equivalence(digits, name, scope)
 
 
 @pytest.mark.parametrize("scope", ["global", "layerwise"])
-@pytest.mark.parametrize("name", BATCHED)
+@pytest.mark.parametrize("name", list(pruners.PRUNERS))
 def test_prune_ensemble_invert_matches_single_pruner(digits: Dataset, name: str, scope: str) -> None:
     check_prune_equivalence(digits, name, scope, invert=True)
 
@@ -234,10 +234,11 @@ def test_imp_members_that_differ_only_in_density_share_rounds(
     seeds, densities = (0, 0, 1, 0), (0.1, 0.05, 0.1, 0.3)
     trained = count_fits(monkeypatch)
     check_prune_equivalence(digits, "imp", scope, densities=densities, seeds=seeds)
-    # Schedules 0.8, 0.8^2, ...: seed 0's three members share rounds 1-5 (one trains for three,
-    # beside seed 1); round 6 lands 0.3 on its target; 0.1 and 0.05 share rounds 7-10 and part
-    # at round 11; rounds 12-14 train seed 0 at 0.05 alone, beside a copy of itself.
-    assert trained == [2] * 5 + [3] + [2] * 4 + [3] + [2] * 3
+    # Schedules 0.8, 0.8^2, ...: seed 0's three members enter rounds 1-6 with one mask, so one
+    # trains for three (beside seed 1); round 6 prunes 0.3 to its target and the others to 0.8^6;
+    # 0.1 and 0.05 enter rounds 7-11 with one mask and part when round 11 prunes 0.1 to its
+    # target; rounds 12-14 train seed 0 at 0.05 alone, beside a copy of itself.
+    assert trained == [2] * 14
 
 
 @pytest.mark.parametrize("seeds", [(0, 0, 1, 0), (0, 0, 0, 0)])
@@ -281,7 +282,7 @@ def test_prune_ensemble_trains_each_member_on_its_own_data(
         scope=scope,
         data=EnsembleData.from_datasets(gaussians),
         train=config,
-        train_steps=TRAIN_STEPS,
+        **pruner_settings(name),
     )
     for k, (seed, density) in enumerate(zip(SEEDS, DENSITIES, strict=True)):
         single = copy.deepcopy(models[k])
@@ -306,7 +307,7 @@ def test_prune_ensemble_imp_other_rate_and_densities_matches_single_pruner(
 
 def test_prune_ensemble_rejects_unknown_pruner_and_missing_inputs(digits: Dataset) -> None:
     stacked = StackedMLP.from_models(models_for(digits))
-    with pytest.raises(KeyError, match="no batched pruner"):
+    with pytest.raises(KeyError, match="unknown pruner"):
         prune_ensemble("nope", stacked, 0.1, seeds=list(SEEDS))
     with pytest.raises(ValueError, match="batch"):
         prune_ensemble("snip", stacked, 0.1, seeds=list(SEEDS))
@@ -320,9 +321,8 @@ def test_prune_ensemble_needs_one_density_per_member(gaussians: list[Dataset], n
     data, config = EnsembleData.from_datasets(gaussians), TrainConfig(lr=0.05, batch_size=8)
     for densities in ([0.1, 0.2], [0.1, 0.2, 0.3, 0.4]):
         with pytest.raises(ValueError, match="one density per member"):
-            prune_ensemble(
-                name, stacked, densities, seeds=list(SEEDS), data=data, train=config, train_steps=5
-            )
+            steps = {"train_steps": 5} if name == "magnitude_after" else {}
+            prune_ensemble(name, stacked, densities, seeds=list(SEEDS), data=data, train=config, **steps)
 
 
 def test_prune_ensemble_imp_needs_one_density_per_member(gaussians: list[Dataset]) -> None:
@@ -817,7 +817,7 @@ def test_ensemble_on_cuda_matches_cpu(digits: Dataset) -> None:
     check_device_agrees_with_cpu(digits, "cuda")
 
 
-@pytest.mark.parametrize("name", sorted(BATCHED))
+@pytest.mark.parametrize("name", sorted(pruners.PRUNERS))
 def test_pruning_biases_too_matches_the_single_model_path(name: str) -> None:
     data = load_dataset("gaussian:n=30,d=10", seed=0)
     seeds = [0, 1, 2]
@@ -835,7 +835,7 @@ def test_pruning_biases_too_matches_the_single_model_path(name: str) -> None:
         batch=(torch.stack([b[0] for b in batches]), torch.stack([b[1] for b in batches])),
         data=EnsembleData.shared(data),
         train=config,
-        train_steps=12,
+        **({"train_steps": 12} if name in ("imp", "magnitude_after") else {}),
     )
     names = [n for n, _ in stacked.targets(True)]
     assert names == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "out.weight", "out.bias"]
@@ -852,3 +852,17 @@ def test_pruning_biases_too_matches_the_single_model_path(name: str) -> None:
         assert list(single) == names
         for i, n in enumerate(names):
             assert torch.equal(single[n], masks[i][k]), (name, k, n)
+
+
+def test_ensemble_training_resumed_at_step_k_equals_the_uninterrupted_run(digits: Dataset) -> None:
+    """fit_ensemble's ``start`` and ``length`` (IMP rewinding to k > 0): k steps of a T-step
+    run, then the rest from step k, give every member the weights of the T-step run, bit for bit
+    (plain SGD keeps no optimizer state; data order and cosine lr resume mid-epoch)."""
+    config = TrainConfig(optimizer="sgd", lr=0.1, momentum=0.0, batch_size=64, lr_schedule="cosine")
+    data, total, k = EnsembleData.shared(digits), 60, 37
+    whole = StackedMLP.from_models(models_for(digits))
+    fit_ensemble(whole, data, None, config, seeds=list(SEEDS), steps=total)
+    split = StackedMLP.from_models(models_for(digits))
+    fit_ensemble(split, data, None, config, seeds=list(SEEDS), steps=k, length=total)
+    fit_ensemble(split, data, None, config, seeds=list(SEEDS), steps=total - k, start=k)
+    assert all(torch.equal(a, b) for a, b in zip(whole.parameters(), split.parameters(), strict=True))

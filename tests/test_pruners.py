@@ -134,7 +134,7 @@ def test_snip_matches_an_independent_computation_of_abs_theta_times_gradient(bat
     w = flat_prunable(model, dense).clone().requires_grad_(True)
     (g,) = torch.autograd.grad(loss_of_flat(model, names, *batch)(w), w)
     expected = (w.detach() * g).abs()
-    scores = pruners.get("snip").score(model, dense, batch, torch.Generator())
+    scores = pruners.get("snip").scores(model, dense, batch)
     assert torch.allclose(torch.cat([scores[n].reshape(-1) for n in names]), expected, atol=1e-7)
     masks = pruners.get("snip").prune(copy.deepcopy(model), 0.1, batch=batch)
     flat_mask = torch.cat([masks[n].reshape(-1) for n in names])
@@ -154,7 +154,7 @@ def test_grasp_keeps_the_lowest_minus_theta_hg_with_an_explicit_hessian():
     hessian = torch.autograd.functional.hessian(loss, w)
     s = -w * (hessian @ grad)  # GraSP Eq. 8: S(-theta) = -theta ⊙ Hg
     assert s.abs().max() > 0 and (s > 0).any() and (s < 0).any()
-    keep_score = pruners.get("grasp").score(model, dense, (x, y), torch.Generator())
+    keep_score = pruners.get("grasp").scores(model, dense, (x, y))
     assert torch.allclose(torch.cat([keep_score[n].reshape(-1) for n in names]), -s, rtol=1e-6, atol=1e-18)
     masks = pruners.get("grasp").prune(copy.deepcopy(model), 0.3, batch=(x, y))
     flat_mask = torch.cat([masks[n].reshape(-1) for n in names])
@@ -176,7 +176,7 @@ def test_synflow_single_round_matches_the_closed_form_for_a_linear_network():
     w1, w2 = model[0].weight.abs(), model[1].weight.abs()
     dense = MaskSet.dense(model)
     synflow = pruners.get("synflow", rounds=1, input_shape=(4,))
-    scores = synflow.score(model, dense, None, torch.Generator())
+    scores = synflow.scores(model, dense, None)
     assert scores["0.weight"].dtype == torch.float64
     assert torch.allclose(scores["0.weight"], (w1 * w2.sum(0)[:, None]).double())
     assert torch.allclose(scores["1.weight"], (w2 * w1.sum(1)[None, :]).double())
@@ -195,7 +195,7 @@ def test_synflow_runs_in_float64_where_float32_overflows():
     assert torch.isinf(r32)
     masks = pruners.get("synflow", rounds=10).prune(model, 0.1, batch=(torch.ones(2, width), torch.zeros(2)))
     assert masks.nnz == round(0.1 * masks.numel)
-    scores = pruners.get("synflow").score(model, MaskSet.dense(model), (torch.ones(1, width), None), None)
+    scores = pruners.get("synflow").scores(model, MaskSet.dense(model), (torch.ones(1, width), None))
     assert all(torch.isfinite(s).all() for s in scores.values())
 
 
@@ -208,7 +208,7 @@ def test_synflow_scores_every_round_of_its_100_round_schedule(monkeypatch, batch
         densities.append(density)
         return original(scores, density, **kwargs)
 
-    monkeypatch.setattr("pruners.base.select", spy)
+    monkeypatch.setattr("pruners.network.select", spy)
     masks = synflow.prune(tiny_mlp(0), 0.01, batch=batch)
     assert len(densities) == 100 and densities[-1] == 0.01
     assert masks.nnz == round(0.01 * masks.numel)
@@ -219,10 +219,10 @@ def test_synflow_scores_in_eval_mode():
     with torch.no_grad():
         model[1].running_mean.fill_(5.0)  # eval mode reads these; train mode would not
     shape_batch = (torch.zeros(1, 1, 6, 6), None)
-    a = pruners.get("synflow", rounds=1).score(model, MaskSet.dense(model), shape_batch, None)
+    a = pruners.get("synflow", rounds=1).scores(model, MaskSet.dense(model), shape_batch)
     with torch.no_grad():
         model[1].running_mean.fill_(-5.0)
-    b = pruners.get("synflow", rounds=1).score(model, MaskSet.dense(model), shape_batch, None)
+    b = pruners.get("synflow", rounds=1).scores(model, MaskSet.dense(model), shape_batch)
     assert torch.equal(a["0.weight"], b["0.weight"])  # abs() of buffers: +-5 alike in eval mode
     assert model[1].running_mean[0] == -5.0 and model.training
 
@@ -233,9 +233,9 @@ def test_imp_rewinds_survivors_to_step_k_every_round_and_keeps_pruned_at_zero(ba
     calls: list[dict] = []
     rewind: dict[str, torch.Tensor] = {}
 
-    def trainer(m, masks, steps):
+    def trainer(m, masks, steps, start=0, length=None):
         params = {n: p.detach().clone() for n, p in m.named_parameters()}
-        calls.append({"steps": steps, "nnz": masks.nnz})
+        calls.append({"steps": steps, "nnz": masks.nnz, "start": start, "length": length})
         if len(calls) == 1:  # the first call trains to the rewind step k, dense
             assert steps == 3 and masks.nnz == masks.numel
         else:  # every later call starts from theta_k on the survivors, zero elsewhere
@@ -252,6 +252,8 @@ def test_imp_rewinds_survivors_to_step_k_every_round_and_keeps_pruned_at_zero(ba
     masks = imp.prune(model, 0.05, trainer=trainer)
     rounds = len(pruners.iterative(0.05, 0.2))
     assert [c["steps"] for c in calls] == [3] + [7] * rounds
+    # Steps 0-3 of a 10-step run, then every round resumes that run at step 3.
+    assert [(c["start"], c["length"]) for c in calls] == [(0, 10)] + [(3, None)] * rounds
     nnz = [c["nnz"] for c in calls[1:]] + [masks.nnz]
     n = masks.numel
     assert nnz == [n] + [round(d * n) for d in pruners.iterative(0.05, 0.2)]

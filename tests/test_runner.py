@@ -522,3 +522,22 @@ def test_every_committed_suite_loads_and_expands(name):
     configs = expand(suite)
     assert configs and all(c.experiment in EXPERIMENTS for c in configs)
     assert len({run_key(c) for c in configs}) == len(configs)
+
+
+def test_rerunning_a_suite_that_reproduces_its_numbers_keeps_the_committed_record(
+    tmp_path, suite_file, capsys
+):
+    """A fresh store rerunning a suite whose results folder already holds the same runs with the
+    same numbers (timings aside) keeps runs.csv and provenance.json byte for byte (README's main
+    job leaves a clone clean); a run whose numbers differ rewrites them."""
+    assert run_cli(suite_file, tmp_path / "a.sqlite") == 0
+    results = tmp_path / "results" / "tiny"
+    first = {
+        name: (results / name).read_bytes() for name in ("runs.csv", "provenance.json", "leaderboard.md")
+    }
+    capsys.readouterr()
+    assert run_cli(suite_file, tmp_path / "a2" / "b.sqlite", "--results", str(tmp_path / "results")) == 0
+    assert "already record these runs and numbers; kept" in capsys.readouterr().out
+    assert {name: (results / name).read_bytes() for name in first} == first
+    assert run_cli(suite_file, tmp_path / "c.sqlite", "--set", "train.lr=0.07") == 0
+    assert (results / "runs.csv").read_bytes() != first["runs.csv"]

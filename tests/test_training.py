@@ -437,3 +437,28 @@ def test_make_trainer_runs_exactly_the_given_steps(digits: Dataset) -> None:
     assert not identical(weights(model), weights(other))
     params = dict(model.named_parameters())
     assert all(bool((params[n].detach()[~m] == 0).all()) for n, m in masks.items())
+
+
+# -- resuming at step k (IMP rewinding to k > 0) -------------------------------------------------
+
+
+@pytest.mark.parametrize("augment", [False, True], ids=["plain", "augmented"])
+def test_training_resumed_at_step_k_equals_the_uninterrupted_run(digits: Dataset, augment: bool) -> None:
+    """Without optimizer state (plain SGD), k steps then ``steps = T - k, start = k`` is the
+    run of T steps, bit for bit: the data order (and augmentation draws) and the cosine lr
+    resume at step k, here in the middle of an epoch. Restarting both at step 0 is not."""
+    config = TrainConfig(
+        optimizer="sgd", lr=0.1, momentum=0.0, batch_size=64, lr_schedule="cosine", augment=augment
+    )
+    total, k = 60, 37  # 29 batches per epoch: k falls inside the second epoch
+    masks = random_masks(model_for(digits), 0.5)
+    whole = model_for(digits)
+    fit(whole, digits, masks, config, seed=3, steps=total)
+    split = model_for(digits)
+    fit(split, digits, masks, config, seed=3, steps=k, length=total)
+    fit(split, digits, masks, config, seed=3, steps=total - k, start=k)
+    assert identical(weights(whole), weights(split))
+    restarted = model_for(digits)
+    fit(restarted, digits, masks, config, seed=3, steps=k, length=total)
+    fit(restarted, digits, masks, config, seed=3, steps=total - k)
+    assert not identical(weights(whole), weights(restarted))

@@ -7,7 +7,7 @@ Member k computes what the single-model path (``pruners`` + ``noprune.training``
 it, within float tolerance (tests/test_ensemble.py).
 """
 
-from noprune.ensemble.pruning import BATCHED, SHARES_TRAINING, prune_ensemble
+from noprune.ensemble.pruning import StackedNetwork, masked_copy, prune_ensemble
 from noprune.ensemble.stacked import StackedMLP, member_masks, stacked_masks_of
 from noprune.ensemble.train import (
     CHECK_EVERY,
@@ -23,16 +23,16 @@ from noprune.ensemble.train import (
 )
 
 __all__ = [
-    "BATCHED",
     "CHECK_EVERY",
     "MEMORISED",
-    "SHARES_TRAINING",
     "EnsembleData",
     "EnsembleResult",
     "FitLog",
     "StackedMLP",
+    "StackedNetwork",
     "StopRule",
     "fit_ensemble",
+    "masked_copy",
     "measure",
     "member_masks",
     "memorisation_stop",

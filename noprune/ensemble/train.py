@@ -310,6 +310,8 @@ def fit_ensemble(
     *,
     seeds: Sequence[int],
     steps: int | None = None,
+    start: int = 0,
+    length: int | None = None,
     stop: StopRule | None = None,
     perturb: Callable[[list[torch.Tensor]], None] | None = None,
     on_epoch: Callable[[StackedMLP], None] | None = None,
@@ -318,8 +320,11 @@ def fit_ensemble(
 
     ``masks``: per-layer [K, out, in] bool (None: dense), or weights and biases interleaved.
     ``seeds[k]`` orders member k's minibatches. Runs ``steps`` (default
-    ``config.total_steps(n)``) unless members stop: by ``stop``, and with ``config.converge`` by
-    :class:`noprune.training.Convergence` at every epoch's end. A member whose loss becomes NaN
+    ``config.total_steps(n)``) from step ``start`` of a run of ``length`` (default ``start +
+    steps``) steps (data order and learning-rate schedule resumed there, as
+    ``noprune.training.fit``), unless members
+    stop: by ``stop``, and with ``config.converge`` by :class:`noprune.training.Convergence` at
+    every epoch's end. A member whose loss becomes NaN
     or infinite is marked diverged and stops changing.
     ``perturb`` changes the gradients in place before each optimizer step (e.g. gradient noise;
     it turns off the fused SGD update); ``on_epoch`` sees the model after every epoch's last step.
@@ -345,11 +350,13 @@ def fit_ensemble(
             config,
             seeds=seeds,
             steps=steps,
+            start=start,
+            length=length,
             stop=stop,
             perturb=perturb,
             on_epoch=on_epoch,
         )
-    start = time.perf_counter()
+    began = time.perf_counter()
     logs = [
         fit_block(
             model.block(first, last),
@@ -358,6 +365,8 @@ def fit_ensemble(
             config,
             seeds=seeds[first:last],
             steps=steps,
+            start=start,
+            length=length,
             stop=stop,
         )
         for first, last in bounds
@@ -365,7 +374,7 @@ def fit_ensemble(
     return FitLog(
         torch.cat([log.steps for log in logs]),
         torch.cat([log.diverged for log in logs]),
-        time.perf_counter() - start,
+        time.perf_counter() - began,
     )
 
 
@@ -403,6 +412,8 @@ def fit_block(
     *,
     seeds: Sequence[int],
     steps: int | None = None,
+    start: int = 0,
+    length: int | None = None,
     stop: StopRule | None = None,
     perturb: Callable[[list[torch.Tensor]], None] | None = None,
     on_epoch: Callable[[StackedMLP], None] | None = None,
@@ -426,12 +437,14 @@ def fit_block(
     steps_run = torch.zeros(k, dtype=torch.long, device=device)
     frozen = Frozen(params)
     convergence = Convergence(k, device) if config.converge else None
-    start = time.perf_counter()
+    began = time.perf_counter()
     order = None
-    for step in range(total):
+    for step in range(start + total):
         within = step % per_epoch
         if minibatch and within == 0:
             order = torch.stack([torch.randperm(n, generator=g) for g in generators]).to(device)
+        if step < start:
+            continue
         idx = order[:, within * batch : (within + 1) * batch] if minibatch else None
         # Gradients by hand (no autograd graph); no need to mask them: pruned weights are zeroed
         # after every step, and entries are independent, so what a pruned entry's optimizer
@@ -443,7 +456,7 @@ def fit_block(
             diverged |= ~finite
             active &= finite
             frozen.hold(~active)
-        lr = config.lr * lr_factor(config, step, total, per_epoch)
+        lr = config.lr * lr_factor(config, step, length or start + total, per_epoch)
         if optimizer.fusable() and perturb is None:
             backward(model, inputs, grad, optimizer.fused_rule(model, lr))
         else:
@@ -468,7 +481,7 @@ def fit_block(
             if not bool(active.any()):
                 break
             frozen.hold(~active)
-    return FitLog(steps_run, diverged, time.perf_counter() - start)
+    return FitLog(steps_run, diverged, time.perf_counter() - began)
 
 
 @torch.no_grad()

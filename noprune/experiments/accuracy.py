@@ -19,7 +19,6 @@ import torch
 from noprune.config import ExperimentConfig, canonical
 from noprune.data import load_dataset
 from noprune.ensemble import (
-    BATCHED,
     EnsembleData,
     EnsembleResult,
     StackedMLP,
@@ -87,10 +86,9 @@ def run(config: ExperimentConfig, *, device: torch.device, data_root: str | None
 
 
 def batch_key(config: ExperimentConfig) -> str | None:
-    """Everything but seed and density, for MLPs on pruners the ensemble engine batches."""
+    """Everything but seed and density, for MLPs (the ensemble engine runs every pruner)."""
     if (
         split_spec(config.model)[0] not in MLP_MODELS
-        or config.prune.pruner not in BATCHED
         or config.prune.ablation not in (None, "invert")
         or config.train.augment
         or config.train.total_steps(1) == 0

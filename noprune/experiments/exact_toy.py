@@ -44,8 +44,8 @@ from infotheory.entropy import symbol_counts
 from noprune.config import ExperimentConfig
 from noprune.data import load_dataset, synthetic
 from noprune.data.base import make_generator
-from noprune.ensemble import BATCHED, EnsembleData, StackedMLP
-from noprune.errors import UnknownNameError, UserError
+from noprune.ensemble import EnsembleData, StackedMLP
+from noprune.errors import UserError
 from noprune.experiments.accuracy import MLP_MODELS
 from noprune.models import build_model
 from noprune.pipeline import check_config, prune_stacked
@@ -67,8 +67,6 @@ def check(config: ExperimentConfig, n_train: int) -> None:
     """What E4 needs beyond ``check_config``: an MLP, a batched pruner, full-batch training."""
     check_config(config)
     prune = config.prune
-    if prune.pruner not in BATCHED:
-        raise UnknownNameError(f"pruner for {NAME}", prune.pruner, BATCHED)
     if prune.ablation not in (None, "invert"):
         raise UserError(f"{NAME} takes no ablation but invert, got {prune.ablation!r}")
     if split_spec(config.model)[0] not in MLP_MODELS:

@@ -42,7 +42,7 @@ from noprune.config import ExperimentConfig, canonical
 from noprune.data import Dataset, load_dataset
 from noprune.data.base import make_generator
 from noprune.ensemble import EnsembleData, StackedMLP
-from noprune.ensemble.pruning import BATCHED, masked_copy
+from noprune.ensemble.pruning import masked_copy
 from noprune.errors import UserError
 from noprune.experiments.accuracy import MLP_MODELS
 from noprune.models import build_model
@@ -112,8 +112,8 @@ class Pruned:
 
 
 def batched(config: ExperimentConfig) -> bool:
-    """Whether the draws prune as one ensemble (MLPs, batched pruners)."""
-    return split_spec(config.model)[0] in MLP_MODELS and config.prune.pruner in BATCHED
+    """Whether the draws prune as one ensemble (MLPs)."""
+    return split_spec(config.model)[0] in MLP_MODELS
 
 
 def prune_as_ensemble(

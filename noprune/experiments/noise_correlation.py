@@ -22,10 +22,12 @@ of ``pruners.schedules.iterative(prune.density, 0.2)`` (0.8, 0.64, ..., the last
 the final mask ``train.epochs`` epochs, as in the ``accuracy`` experiment's imp. So
 ``prune.density = 0.8**14`` (~0.044) gives 15 rounds.
 
-The rounds are driven here, not through ``prune_ensemble``, because the trace is needed inside
-each round: :func:`train_round` is ``fit_ensemble``'s loop (the same arithmetic: with no gradient
-noise it gives bit-identical weights, tests/test_noise_correlation.py) with an evaluation after
-every epoch and the optional gradient noise.
+The rounds are ``pruners.IMP``'s own loop (``IMP.prune_network``), run on :class:`TracedNetwork`:
+the stacked view of ``noprune.ensemble`` whose training is :func:`train_round` (``fit_ensemble``
+with an evaluation after every epoch and the optional gradient noise; with no gradient noise it
+gives bit-identical weights, tests/test_noise_correlation.py), and which records corr where a
+round starts and where pruning alone leaves the trained network. The round at the final mask
+follows the loop.
 
 Gradient noise (``train.gradient_noise`` = sigma): after the minibatch gradient of the mean loss
 is computed and before the optimizer step, i.i.d. N(0, sigma^2) is added to every gradient entry
@@ -56,11 +58,11 @@ from typing import Any
 
 import torch
 
+import pruners
 from noprune.config import ExperimentConfig, canonical
 from noprune.data import load_dataset
 from noprune.data.base import make_generator
-from noprune.ensemble import EnsembleData, StackedMLP, fit_ensemble
-from noprune.ensemble.pruning import magnitude_scores
+from noprune.ensemble import EnsembleData, StackedMLP, StackedNetwork, fit_ensemble
 from noprune.errors import UserError
 from noprune.experiments.accuracy import MLP_MODELS
 from noprune.experiments.alone import run_alone
@@ -69,7 +71,6 @@ from noprune.pipeline import check_config
 from noprune.specs import split_spec
 from noprune.training import TrainConfig, TrainingDiverged
 from pruners.schedules import iterative
-from pruners.selection import select_rows
 
 NAME = "noise_correlation"
 RATE = 0.2
@@ -221,6 +222,50 @@ def train_round(
     )
 
 
+class TracedNetwork(StackedNetwork):
+    """The stacked view IMP's loop runs on in E3: each training is a traced
+    :func:`train_round`, and corr is recorded where a round starts (the masked rewind point)
+    and after each pruning (the trained weights under the new mask, before rewinding)."""
+
+    def __init__(
+        self,
+        model: StackedMLP,
+        *,
+        seeds: Sequence[int],
+        include_biases: bool,
+        data: EnsembleData,
+        train: TrainConfig,
+        probe: Probe,
+        noise: GradientNoise | None,
+    ) -> None:
+        super().__init__(model, seeds=seeds, include_biases=include_biases, data=data, train=train)
+        self.probe, self.noise = probe, noise
+        self.corr_start: list[torch.Tensor] = []
+        self.corr_pruned: list[torch.Tensor] = []
+        self.realised: list[torch.Tensor] = []
+        self.traces: list[RoundTrace] = []
+
+    def train(self, masks, steps, *, start=0, length=None, members=None) -> None:
+        k = self.model.size
+        self.corr_start.append(self.probe(self.model)[0].cpu())
+        self.realised.append(
+            torch.stack([m.reshape(k, -1).sum(dim=1) for m in masks]).sum(dim=0).double().cpu()
+        )
+        epochs = steps // self.config.steps_per_epoch(self.data.n_train)
+        config = dataclasses.replace(self.config, epochs=epochs)
+        trace = train_round(
+            self.model, self.data, masks, config, seeds=self.seeds, probe=self.probe, noise=self.noise
+        )
+        self.traces.append(trace)
+
+    def select(self, scores, densities, **kwargs):
+        masks = super().select(scores, densities, **kwargs)
+        trained = StackedNetwork(self.model.clone(), seeds=self.seeds, include_biases=self.include_biases)
+        trained.apply(masks)  # what pruning alone does to the trained network, before rewinding
+        self.corr_pruned.append(self.probe(trained.model)[0].cpu())
+        return masks
+
+
 def _rounded(values: Sequence[float] | torch.Tensor) -> list[float]:
     return [round(float(v), DIGITS) for v in values]
 
@@ -257,43 +302,23 @@ def run_batch(
     k = len(members)
 
     prune, train = first.prune, first.train
-    include_biases = prune.biases
     densities = round_densities(prune.density)
     rounds = len(densities)
     epochs = [prune.pretrain_epochs] * (rounds - 1) + [train.epochs]
     noise = GradientNoise(train.gradient_noise, seeds, model.parameters()) if train.gradient_noise else None
-    rewind = model.state()
-    masks = [torch.ones_like(t, dtype=torch.bool) for _, t in model.targets(include_biases)]
-    corr_start, corr_pruned, realised, traces = [], [], [], []
+    per_epoch = train.steps_per_epoch(data.n_train)
+    imp = pruners.get("imp", train_steps=prune.pretrain_epochs * per_epoch, rate=RATE)
+    net = TracedNetwork(
+        model, seeds=seeds, include_biases=prune.biases, data=data, train=train, probe=probe, noise=noise
+    )
+    masks = net.dense()
+    if rounds > 1:  # IMP's rounds to the target, each traced
+        masks = imp.prune_network(net, [prune.density] * k, batch=None, scope=prune.scope, invert=False)
+    net.apply(masks)  # the round at the final mask: the ticket trains for train.epochs
+    net.train(masks, train.epochs * per_epoch)
+    corr_start, corr_pruned, realised, traces = net.corr_start, net.corr_pruned, net.realised, net.traces
     diverged = torch.zeros(k, dtype=torch.bool)
-    for r in range(rounds):
-        if r > 0:
-            pruned = select_rows(
-                magnitude_scores(model, include_biases), [densities[r]] * k, scope=prune.scope, alive=masks
-            )
-            masks = [m.to(device) for m in pruned]
-            # What pruning alone does to the trained network, before rewinding.
-            trained = model.clone()
-            with torch.no_grad():
-                for t, m in zip(trained.masked_tensors(len(masks)), masks, strict=True):
-                    t.mul_(m.to(t.dtype))
-            corr_pruned.append(probe(trained)[0].cpu())
-            model.load(rewind)
-        with torch.no_grad():
-            for t, m in zip(model.masked_tensors(len(masks)), masks, strict=True):
-                t.mul_(m.to(t.dtype))
-        corr_start.append(probe(model)[0].cpu())
-        realised.append(torch.stack([m.reshape(k, -1).sum(dim=1) for m in masks]).sum(dim=0).double().cpu())
-        trace = train_round(
-            model,
-            data,
-            masks,
-            dataclasses.replace(train, epochs=epochs[r]),
-            seeds=seeds,
-            probe=probe,
-            noise=noise,
-        )
-        traces.append(trace)
+    for trace in traces:
         diverged |= trace.diverged
     numel = sum(m[0].numel() for m in masks)
     seconds = time.perf_counter() - start

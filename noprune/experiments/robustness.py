@@ -55,7 +55,7 @@ import torch
 
 from noprune.config import ExperimentConfig
 from noprune.ensemble import StackedMLP, memorisation_stop, train_ensemble
-from noprune.ensemble.pruning import BATCHED, masked_copy
+from noprune.ensemble.pruning import masked_copy
 from noprune.errors import UserError
 from noprune.experiments import accuracy
 from noprune.experiments.alone import run_alone
@@ -84,8 +84,6 @@ def check(config: ExperimentConfig) -> None:
             f"robustness trains MLPs as one ensemble; model {config.model!r} is not one of "
             f"{', '.join(accuracy.MLP_MODELS)}"
         )
-    if config.prune.pruner not in BATCHED:
-        raise UserError(f"robustness supports the pruners {', '.join(BATCHED)}, not {config.prune.pruner!r}")
     if config.prune.ablation not in (None, "invert"):
         raise UserError(f"robustness supports the ablation invert only, not {config.prune.ablation!r}")
     if config.train.augment or config.train.total_steps(1) == 0:
