@@ -30,12 +30,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import pruners
 from noprune import references
 from noprune.config import flatten
 from noprune.errors import UnknownNameError
 
 #: Fixed row order; pruners not listed follow alphabetically.
-PRUNER_ORDER: tuple[str, ...] = ("random", "magnitude", "snip", "grasp", "synflow", "magnitude_after", "imp")
 FORMATS: tuple[str, ...] = ("md", "latex", "csv", "html")
 #: Relative tolerance under which two densities are the same column (10**-1.5 == 0.0316227766).
 DENSITY_RTOL = 1e-6
@@ -260,7 +260,7 @@ def _make_table(
         scope = str(flat.get("prune.scope") or "global")
         note = annotation(flat)
         row_key = (
-            _pruner_rank(pruner),
+            pruners.display_rank(pruner),
             pruner,
             scope != "global",
             scope,
@@ -313,7 +313,7 @@ def _reference_rows(
         return []
     rows = []
     published = references.reference_rows(data, model)
-    for pruner in sorted(published, key=lambda p: (_pruner_rank(p), p)):
+    for pruner in sorted(published, key=pruners.display_rank):
         cells = {}
         for d in densities:
             for ref_d, percent in published[pruner].items():
@@ -353,10 +353,6 @@ def _sortable(value: Any) -> tuple[int, float, str]:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return (0, float(value), "")
     return (1, 0.0, _norm(value))
-
-
-def _pruner_rank(pruner: str) -> int:
-    return PRUNER_ORDER.index(pruner) if pruner in PRUNER_ORDER else len(PRUNER_ORDER)
 
 
 def _cluster(densities: list[float]) -> tuple[float, ...]:

@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pruners
 from noprune import references
 from noprune.config import flatten
 from noprune.leaderboard import (
-    PRUNER_ORDER,
     Record,
     Row,
     Table,
@@ -35,16 +35,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-#: Fixed colour per pruner (matplotlib's tab10); other pruners get one of ``_SPARE`` by name.
-COLORS: dict[str, str] = {
-    "random": "tab:gray",
-    "magnitude": "tab:blue",
-    "snip": "tab:orange",
-    "grasp": "tab:green",
-    "synflow": "tab:red",
-    "magnitude_after": "tab:purple",
-    "imp": "tab:brown",
-}
+#: Colours for pruners that name none (``Pruner.color``), picked by name.
 _SPARE = ("tab:pink", "tab:olive", "tab:cyan", "black", "gold", "navy", "teal", "maroon")
 _ABLATION_MARKERS = {"shuffle": "s", "reinit": "^", "invert": "v"}
 #: Experiments plotted against ``metrics["pruned"]`` (weights pruned) instead of density.
@@ -75,8 +66,9 @@ def legend_right(ax: Axes, title: str) -> None:
 
 
 def pruner_color(pruner: str) -> str:
-    """The colour of a pruner in every plot (stable across runs and tasks)."""
-    return COLORS.get(pruner) or _SPARE[zlib.crc32(pruner.encode()) % len(_SPARE)]
+    """The colour of a pruner in every plot (its class's ``color``; stable across runs and tasks)."""
+    cls = pruners.PRUNERS.get(pruner)
+    return (cls.color if cls is not None else None) or _SPARE[zlib.crc32(pruner.encode()) % len(_SPARE)]
 
 
 def plain_label(row: Row) -> str:
@@ -253,7 +245,7 @@ def _plot_counts(
     bits = metric.startswith("information")
     order = sorted(
         rows,
-        key=lambda pl: (PRUNER_ORDER.index(pl[0]) if pl[0] in PRUNER_ORDER else len(PRUNER_ORDER), pl[1]),
+        key=lambda pl: (pruners.display_rank(pl[0]), pl[1]),
     )
     right = max(max(by_count) for by_count in rows.values())
     fig, ax = plt.subplots(figsize=(7.0, 4.5))

@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import pruners
 from noprune.config import flatten
 from noprune.dense_equivalent import METRIC, DenseCurve, dense_curves, match_key
 from noprune.errors import UserError
 from noprune.leaderboard import (
     Record,
     _config_defaults,
-    _pruner_rank,
     _sortable,
     density_labels,
     pruner_label,
@@ -174,7 +174,7 @@ def _table(
 ) -> str:
     def order(row: RowKey) -> tuple[Any, ...]:
         # settings compare as values (synflow_rounds=2 before synflow_rounds=10)
-        return _pruner_rank(row.pruner), row.label.partition(" [")[0], row.settings, -row.density
+        return pruners.display_rank(row.pruner), row.label.partition(" [")[0], row.settings, -row.density
 
     lines = [
         f"### {data} / {model}",

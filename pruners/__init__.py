@@ -12,8 +12,9 @@ from pruners.ablations import ABLATIONS, invert, reinit, shuffle
 from pruners.base import Pruner, ScoringPruner, Trainer
 from pruners.connectivity import connected
 from pruners.masks import LayerStats, MaskSet
+from pruners.network import ModuleNetwork, Network
 from pruners.params import prunable_parameters
-from pruners.registry import PRUNERS, available, get
+from pruners.registry import PRUNERS, available, display_rank, get, load_plugins, register
 from pruners.schedules import exponential, iterative, one_shot
 from pruners.selection import check_density, keep_count, select
 
@@ -22,20 +23,27 @@ __all__ = [
     "PRUNERS",
     "LayerStats",
     "MaskSet",
+    "ModuleNetwork",
+    "Network",
     "Pruner",
     "ScoringPruner",
     "Trainer",
     "available",
     "check_density",
     "connected",
+    "display_rank",
     "exponential",
     "get",
     "invert",
     "iterative",
     "keep_count",
+    "load_plugins",
     "one_shot",
     "prunable_parameters",
+    "register",
     "reinit",
     "select",
     "shuffle",
 ]
+
+load_plugins()  # last: a plugin may import anything above

@@ -30,6 +30,8 @@ class MagnitudeAfter(Pruner):
     name = "magnitude_after"
     description = "largest |theta| after dense training, then fine-tune from trained values"
     uses_data = True
+    order = 5
+    color = "tab:purple"
     needs_trainer = True
     train_steps: int = 1000
 
@@ -57,6 +59,8 @@ class IMP(Pruner):
     name = "imp"
     description = "lottery ticket: train, prune 20% of survivors, rewind to step k, repeat"
     uses_data = True
+    order = 6
+    color = "tab:brown"
     needs_trainer = True
     train_steps: int = 1000
     rewind_step: int = 0

@@ -41,6 +41,10 @@ class Pruner(ABC):
     description: ClassVar[str]
     uses_data: ClassVar[bool]
     needs_trainer: ClassVar[bool] = False
+    order: ClassVar[float] = 100.0
+    """Where the pruner's rows go in tables and legends (lower first; the built-ins 0 to 6)."""
+    color: ClassVar[str | None] = None
+    """Its colour in every figure (a matplotlib colour); None: one picked from its name."""
 
     def settings(self) -> dict[str, Any]:
         """The pruner's settings, for reports."""

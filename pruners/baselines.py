@@ -14,6 +14,8 @@ class Random(ScoringPruner):
     name = "random"
     description = "uniform random scores from a seeded generator (data-blind baseline)"
     uses_data = False
+    order = 0
+    color = "tab:gray"
 
     def score(self, net, masks, batch):
         return net.uniform()
@@ -26,6 +28,8 @@ class Magnitude(ScoringPruner):
     name = "magnitude"
     description = "largest |theta| at initialization (data-blind)"
     uses_data = False
+    order = 1
+    color = "tab:blue"
 
     def score(self, net, masks, batch):
         return [w.abs() for w in net.weights()]

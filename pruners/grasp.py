@@ -23,6 +23,8 @@ class GraSP(ScoringPruner):
     name = "grasp"
     description = "gradient-flow preservation, keeps the lowest -theta*Hg (Wang et al. 2020)"
     uses_data = True
+    order = 3
+    color = "tab:green"
     temperature: float = 200.0
     train_mode: bool = True
 

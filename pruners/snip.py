@@ -22,6 +22,8 @@ class SNIP(ScoringPruner):
     name = "snip"
     description = "connection sensitivity |theta * dL/dtheta| on one batch (Lee et al. 2019)"
     uses_data = True
+    order = 2
+    color = "tab:orange"
     train_mode: bool = True
 
     def score(self, net, masks, batch):

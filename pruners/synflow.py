@@ -25,6 +25,8 @@ class SynFlow(ScoringPruner):
     name = "synflow"
     description = "iterative synaptic flow, 100 rounds, float64, data-free (Tanaka et al. 2020)"
     uses_data = False
+    order = 4
+    color = "tab:red"
     rounds: int = 100
     input_shape: tuple[int, ...] | None = None
 
