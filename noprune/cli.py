@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pruners
 from noprune.data import DATASETS
-from noprune.errors import UserError
+from noprune.errors import UnknownNameError, UserError
 from noprune.models import INITS, MODELS
 from noprune.training import TrainConfig, TrainingDiverged
 
@@ -78,7 +78,13 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--sparsity", type=float, help="1 - density")
     p.add_argument("--compression", type=float, help="1 / density")
     p.add_argument("--scope", default="global", help="global (default) or layerwise")
-    p.add_argument("--synflow-rounds", type=int, default=100, help="synflow's pruning rounds (default 100)")
+    p.add_argument(
+        "--pruner-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="one of the pruner's own settings, e.g. rounds=3 for synflow (repeatable; `noprune list`)",
+    )
     p.add_argument(
         "--init", default="kaiming_normal", help="kaiming_normal (default) or pytorch (torch's own default)"
     )
@@ -202,12 +208,19 @@ def add_store_flags(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_list() -> None:
+    from noprune.config import pruner_settings
     from noprune.executors import EXECUTORS
     from noprune.experiments import EXPERIMENTS
     from noprune.runner import available_suites, load_suite
 
+    settings = {name: pruner_settings(name) for name in pruners.available()}
     sections = {
         "pruners": pruners.available(),
+        "pruner settings (prune.settings.NAME, --pruner-setting NAME=VALUE; defaults)": {
+            name: ", ".join(f"{k}={v}" for k, v in values.items())
+            for name, values in settings.items()
+            if values
+        },
         "ablations": pruners.ABLATIONS,
         "models": MODELS,
         "inits": INITS,
@@ -235,6 +248,16 @@ def train_config(args: argparse.Namespace, epochs: int) -> TrainConfig:
     )
 
 
+def pruner_settings_from(pruner: str, items: list[str]) -> dict[str, object]:
+    """``--pruner-setting NAME=VALUE`` pairs, parsed as ``--set prune.settings.NAME=VALUE``."""
+    from noprune.config import parse_assignment
+
+    if pruner not in pruners.PRUNERS:
+        raise UnknownNameError("pruner", pruner, list(pruners.PRUNERS))
+    pairs = [parse_assignment(f"prune.settings.{item.strip()}") for item in items]
+    return {path.removeprefix("prune.settings."): value for path, value in pairs}
+
+
 def cmd_prune(args: argparse.Namespace) -> None:
     from noprune.config import ExperimentConfig, PruneConfig
     from noprune.pipeline import run_prune
@@ -260,7 +283,7 @@ def cmd_prune(args: argparse.Namespace) -> None:
             pretrain_epochs=args.pretrain_epochs,
             rewind_step=args.rewind_step,
             biases=args.prune_biases,
-            synflow_rounds=args.synflow_rounds,
+            settings=pruner_settings_from(args.pruner, args.pruner_setting),
         ),
         train=train_config(args, args.train_epochs),
     )

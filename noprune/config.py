@@ -11,14 +11,68 @@ import dataclasses
 import functools
 import hashlib
 import json
+import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+import pruners
 from noprune.errors import UserError
 from noprune.specs import convert
 from noprune.training import TrainConfig
+
+DERIVED_SETTINGS: dict[str, str] = {
+    "train_steps": "prune.pretrain_epochs",
+    "rewind_step": "prune.rewind_step",
+}
+"""Pruner fields that noprune fills from other config fields (the training steps per round
+from ``prune.pretrain_epochs`` and the data size), never from ``prune.settings``."""
+
+Settings = tuple[tuple[str, Any], ...]
+
+
+def pruner_settings(pruner: str) -> dict[str, Any]:
+    """{setting: default} of a registered pruner: its dataclass fields but the derived ones."""
+    cls = pruners.PRUNERS[pruner]
+    return {
+        f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        for f in dataclasses.fields(cls)
+        if f.name not in DERIVED_SETTINGS
+    }
+
+
+def normalize_settings(pruner: str, settings: Settings | dict[str, Any]) -> Settings:
+    """``settings`` checked against the pruner's own fields (names, types), those at their
+    defaults left out, sorted by name. A pruner that is not registered (a plugin missing here)
+    keeps its settings as given."""
+    items = dict(settings)
+    if pruner not in pruners.PRUNERS:
+        return tuple(sorted(items.items()))
+    own = pruner_settings(pruner)
+    try:
+        hints = typing.get_type_hints(pruners.PRUNERS[pruner])
+    except (NameError, TypeError):  # a plugin's annotations that cannot be resolved: take values as given
+        hints = {}
+    out = []
+    for name, value in sorted(items.items()):
+        if name in DERIVED_SETTINGS:
+            raise UserError(f"prune.settings.{name} is set through {DERIVED_SETTINGS[name]}")
+        if name not in own:
+            known = ", ".join(own) or "none"
+            raise UserError(f"pruner {pruner} has no setting {name!r}; its settings: {known}")
+        if name in hints:
+            value = _coerce(value, hints[name], f"prune.settings.{name}")
+        if value != own[name]:
+            out.append((name, value))
+    return tuple(out)
+
+
+def legacy_names(pruner: str) -> dict[str, str]:
+    """{setting: the prune field it was stored as before settings existed} (run keys of stored
+    runs hash those names, so they are kept in the canonical form)."""
+    cls = pruners.PRUNERS.get(pruner)
+    return dict(getattr(cls, "legacy_settings", {}) or {})
 
 
 @dataclass(frozen=True)
@@ -26,7 +80,9 @@ class PruneConfig:
     """How to prune. ``pretrain_epochs``: the training imp does per round and magnitude_after
     does dense, before ranking; ``rewind_step``: imp's rewind point in steps (0 = init);
     ``biases``: prune the biases of Linear and Conv layers too (density counts them);
-    ``synflow_rounds``: SynFlow's pruning rounds (Tanaka et al. 2020 use 100)."""
+    ``settings``: the pruner's own settings, its dataclass fields (SynFlow's ``rounds``, GraSP's
+    ``temperature``, ...), as (name, value) pairs; those at the pruner's defaults are left out,
+    so they enter the run key only when they differ from them."""
 
     pruner: str = "random"
     density: float = 1.0
@@ -36,7 +92,26 @@ class PruneConfig:
     pretrain_epochs: int = 10
     rewind_step: int = 0
     biases: bool = False
-    synflow_rounds: int = 100
+    settings: Settings = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "settings", normalize_settings(self.pruner, self.settings))
+
+    def pruner_settings(self) -> dict[str, Any]:
+        return dict(self.settings)
+
+    def canonical_settings(self) -> dict[str, Any]:
+        """The settings as they enter the canonical form: each under ``settings``, or under the
+        prune field it had before settings existed (SynFlow's rounds: ``synflow_rounds``)."""
+        legacy = legacy_names(self.pruner)
+        out: dict[str, Any] = {}
+        for name, value in self.settings:
+            value = list(value) if isinstance(value, tuple) else value
+            if name in legacy:
+                out[legacy[name]] = value
+            else:
+                out.setdefault("settings", {})[name] = value
+        return out
 
 
 @dataclass(frozen=True)
@@ -82,6 +157,9 @@ def canonical(config: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
+        if isinstance(config, PruneConfig) and f.name == "settings":
+            out.update(config.canonical_settings())
+            continue
         if dataclasses.is_dataclass(value):
             nested = canonical(value)
             if nested:
@@ -137,6 +215,8 @@ def from_dict(data: dict[str, Any], cls: type = ExperimentConfig, prefix: str = 
     """Build a config from a nested dict (TOML or JSON), rejecting unknown fields."""
     types_ = _field_types(cls)
     kwargs: dict[str, Any] = {}
+    if cls is PruneConfig:
+        data, kwargs["settings"] = _settings_of(data, prefix)
     for name, value in data.items():
         path = f"{prefix}{name}"
         if name not in types_:
@@ -151,10 +231,44 @@ def from_dict(data: dict[str, Any], cls: type = ExperimentConfig, prefix: str = 
     return cls(**kwargs)
 
 
+def _settings_of(data: dict[str, Any], prefix: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The prune table without its settings, and the settings: the ``settings`` table and any
+    field under its name from before settings existed (``synflow_rounds`` for SynFlow's rounds)."""
+    data = dict(data)
+    settings = data.pop("settings", {})
+    if not isinstance(settings, dict):
+        raise UserError(f"config field {prefix}settings is a table of pruner settings, got {settings!r}")
+    settings = dict(settings)
+    for name, old in legacy_names(str(data.get("pruner", PruneConfig.pruner))).items():
+        if old in data:
+            settings[name] = data.pop(old)
+    return data, settings
+
+
+def is_known_field(path: str) -> bool:
+    """A dotted field path a suite or ``--set`` may set: a config field, a pruner setting
+    (``prune.settings.NAME``, checked against the pruner when the config is built), or a
+    setting's name from before settings existed (``prune.synflow_rounds``)."""
+    if path in _known():
+        return True
+    parent, _, leaf = path.rpartition(".")
+    if parent == "prune.settings":
+        return bool(leaf)
+    return parent == "prune" and any(leaf in legacy_names(p).values() for p in pruners.PRUNERS)
+
+
+@functools.cache
+def _known() -> frozenset[str]:
+    return frozenset(known_fields())
+
+
 def known_fields(cls: type = ExperimentConfig, prefix: str = "") -> list[str]:
     """Every settable dotted field path, e.g. ``prune.density``."""
     out = []
     for name, kind in _field_types(cls).items():
+        if cls is PruneConfig and name == "settings":
+            out.append(f"{prefix}settings.NAME")
+            continue
         if dataclasses.is_dataclass(kind):
             out += known_fields(kind, f"{prefix}{name}.")
         else:
@@ -193,11 +307,12 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     path = path.strip()
     if not eq:
         raise UserError(f"--set takes field=value, got {text!r}")
-    fields = known_fields()
-    if path not in fields:
-        raise UserError(f"unknown config field {path!r} in --set; known: {', '.join(fields)}")
-    kind = _leaf_type(path)
+    if not is_known_field(path):
+        raise UserError(f"unknown config field {path!r} in --set; known: {', '.join(known_fields())}")
     raw = raw.strip()
+    if path.startswith("prune.settings.") or path not in _known():
+        return path, _literal(raw, path)  # typed against the pruner's own fields on building
+    kind = _leaf_type(path)
     if typing.get_origin(kind) in (Union, types.UnionType):
         if raw.lower() in ("none", "null", ""):
             return path, None
@@ -208,9 +323,49 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     return path, convert(raw, kind, key=path, what="--set")
 
 
+def _literal(raw: str, path: str) -> Any:
+    """A TOML scalar (``3``, ``0.5``, ``true``, ``"name"``; a bare word is a string); never
+    evaluated as code."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        if raw and all(c.isalnum() or c in "_-." for c in raw):
+            return raw
+        raise UserError(f"{path} takes a number, true/false or a word, got {raw!r}") from None
+
+
 def _leaf_type(path: str) -> Any:
     cls: Any = ExperimentConfig
     *parents, leaf = path.split(".")
     for p in parents:
         cls = _field_types(cls)[p]
     return _field_types(cls)[leaf]
+
+
+@functools.cache
+def flat_defaults() -> dict[str, Any]:
+    """Every config field at its default, flattened (pruner settings aside: they depend on the
+    pruner)."""
+    flat = flatten(dataclasses.asdict(ExperimentConfig()))
+    flat.pop("prune.settings", None)
+    return flat
+
+
+def flat_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A stored (canonical) config flattened with every default filled in, its pruner's
+    settings as ``prune.settings.NAME`` (their defaults filled too, and a setting stored under
+    its name from before settings existed, ``prune.synflow_rounds``, under its own name), so
+    runs group by what they computed however their config was written."""
+    flat = {**flat_defaults(), **flatten(config)}
+    for name, value in flat.pop("prune.settings", None) or ():  # a dataclasses.asdict form: pairs
+        flat[f"prune.settings.{name}"] = value
+    pruner = str(flat.get("prune.pruner"))
+    for name, old in legacy_names(pruner).items():
+        if f"prune.{old}" in flat:
+            flat[f"prune.settings.{name}"] = flat.pop(f"prune.{old}")
+    if pruner in pruners.PRUNERS:
+        for name, default in pruner_settings(pruner).items():
+            flat.setdefault(
+                f"prune.settings.{name}", list(default) if isinstance(default, tuple) else default
+            )
+    return flat

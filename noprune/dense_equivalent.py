@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
-from noprune.config import flatten
-from noprune.leaderboard import Record, _config_defaults
+from noprune.config import flat_config
+from noprune.leaderboard import Record
 
 METRIC = "memorised_fraction"
 #: config fields that must agree between a sparse run and the dense curve it is read off
@@ -59,7 +59,7 @@ class DenseCurve:
 
 
 def match_key(config: dict) -> str:
-    flat = {**_config_defaults(), **flatten(config)}
+    flat = flat_config(config)
     return json.dumps({k: v for k, v in sorted(flat.items()) if k.startswith(MATCH)}, default=str)
 
 
@@ -68,7 +68,7 @@ def dense_curves(records: Iterable[Record]) -> dict[str, DenseCurve]:
     points: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
     for record in records:
         metrics = record.metrics or {}
-        density = float({**_config_defaults(), **flatten(record.config)}["prune.density"])
+        density = float(flat_config(record.config)["prune.density"])
         if record.status != "done" or density != 1.0 or METRIC not in metrics or "numel" not in metrics:
             continue
         points[match_key(record.config)][float(metrics["numel"])].append(float(metrics[METRIC]))

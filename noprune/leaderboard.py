@@ -17,7 +17,6 @@ the value is shown in the title, so runs with different budgets are never pooled
 from __future__ import annotations
 
 import csv
-import dataclasses
 import html
 import io
 import json
@@ -27,12 +26,11 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import pruners
 from noprune import references
-from noprune.config import flatten
+from noprune.config import flat_config, pruner_settings
 from noprune.errors import UnknownNameError
 
 #: Fixed row order; pruners not listed follow alphabetically.
@@ -160,7 +158,7 @@ def pruner_label(
     pruner: str, ablation: str | None = None, scope: str = "global", note: Sequence[tuple[str, Any]] = ()
 ) -> str:
     """``snip``, ``snip+shuffle``, ``snip (layerwise)``, ``snip+shuffle (layerwise)``, and with
-    ``note`` (config field, value) pairs ``synflow [synflow_rounds=3]``."""
+    ``note`` (config field, value) pairs ``synflow [rounds=3]``."""
     label = pruner + (f"+{ablation}" if ablation else "")
     if scope and scope != "global":
         label += f" ({scope})"
@@ -179,7 +177,6 @@ def reference_label(pruner: str) -> str:
 
 def build_tables(records: Iterable[Record], metric: str = "test_accuracy") -> list[Table]:
     """One table per task from the records with status "done" and a finite ``metric``."""
-    defaults = _config_defaults()
     groups: dict[tuple[str, str, str], list[tuple[dict[str, Any], float]]] = defaultdict(list)
     for record in records:
         if record.status != "done" or not record.metrics:
@@ -187,7 +184,7 @@ def build_tables(records: Iterable[Record], metric: str = "test_accuracy") -> li
         value = record.metrics.get(metric)
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             continue
-        flat = {**defaults, **flatten(record.config)}
+        flat = flat_config(record.config)
         task = tuple(str(flat.get(f, "")) for f in _TASK_FIELDS)
         groups[task].append((flat, float(value)))  # type: ignore[index]
 
@@ -221,11 +218,16 @@ def _task_tables(
         for f in row_fields:
             per_label[_base_label(flat)][f].add(_norm(flat.get(f)))
 
+    def off(flat: dict[str, Any], f: str) -> bool:
+        """Off the usual value: a pruner setting off the pruner's default, any other field off
+        its most common value."""
+        if f.startswith("prune.settings."):
+            return _norm(flat.get(f)) != _norm(setting_default(str(flat.get("prune.pruner")), f))
+        return _norm(flat.get(f)) != modal[f]
+
     def annotation(flat: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
         seen = per_label[_base_label(flat)]
-        return tuple(
-            (f, flat.get(f)) for f in row_fields if _norm(flat.get(f)) != modal[f] or len(seen[f]) > 1
-        )
+        return tuple((f, flat.get(f)) for f in row_fields if off(flat, f) or len(seen[f]) > 1)
 
     splits: dict[str, list[tuple[dict[str, Any], float]]] = defaultdict(list)
     for flat, value in points:
@@ -324,13 +326,14 @@ def _reference_rows(
     return rows
 
 
-@cache
-def _config_defaults() -> dict[str, Any]:
-    """Every config field at its default, flattened, so canonical configs (defaults left out)
-    group with full ones."""
-    from noprune.config import ExperimentConfig
-
-    return flatten(dataclasses.asdict(ExperimentConfig()))
+def setting_default(pruner: str, field: str) -> Any:
+    """The default of ``prune.settings.NAME`` for ``pruner`` (as JSON gives it back)."""
+    default = (
+        pruner_settings(pruner).get(field.removeprefix("prune.settings."))
+        if pruner in pruners.PRUNERS
+        else None
+    )
+    return list(default) if isinstance(default, tuple) else default
 
 
 def _base_label(flat: dict[str, Any]) -> str:

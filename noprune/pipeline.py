@@ -47,30 +47,28 @@ def check_config(config: ExperimentConfig) -> None:
         raise UserError(f"scope must be global or layerwise, got {prune.scope!r}")
     if prune.ablation is not None and prune.ablation not in ABLATIONS:
         raise UnknownNameError("ablation", prune.ablation, ABLATIONS)
-    if prune.synflow_rounds < 1:
-        raise UserError(
-            f"synflow needs at least one round, got prune.synflow_rounds = {prune.synflow_rounds}"
-        )
     if config.init not in INITS:
         raise UnknownNameError("init", config.init, list(INITS))
 
 
 def make_pruner(config: ExperimentConfig, data: Dataset) -> pruners.Pruner:
+    """The pruner with its settings (``prune.settings``), and for the fields noprune derives
+    (``config.DERIVED_SETTINGS``) the training steps per round from ``prune.pretrain_epochs``
+    and the rewind step from ``prune.rewind_step``."""
     prune = config.prune
     cls = pruners.PRUNERS[prune.pruner]
-    if cls.name == "synflow":
-        return cls(rounds=prune.synflow_rounds)
-    if not cls.needs_trainer:
-        return cls()
-    steps = prune.pretrain_epochs * config.train.steps_per_epoch(data.n_train)
-    if cls.name == "imp":
-        if not 0 <= prune.rewind_step < steps:
-            raise UserError(
-                f"imp needs 0 <= --rewind-step < its {steps} training steps per round "
-                f"(--pretrain-epochs {prune.pretrain_epochs}), got --rewind-step {prune.rewind_step}"
-            )
-        return cls(train_steps=steps, rewind_step=prune.rewind_step)
-    return cls(train_steps=steps)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    settings = prune.pruner_settings()
+    if "train_steps" in fields:
+        settings["train_steps"] = prune.pretrain_epochs * config.train.steps_per_epoch(data.n_train)
+    if "rewind_step" in fields:
+        settings["rewind_step"] = prune.rewind_step
+    elif prune.rewind_step:
+        raise UserError(f"pruner {prune.pruner} does not rewind; prune.rewind_step must be 0")
+    try:
+        return cls(**settings)
+    except ValueError as error:
+        raise UserError(f"pruner {prune.pruner}: {error}") from None
 
 
 def scoring_batch(config: ExperimentConfig, data: Dataset) -> tuple[torch.Tensor, torch.Tensor]:

@@ -20,12 +20,11 @@ from typing import TYPE_CHECKING
 
 import pruners
 from noprune import references
-from noprune.config import flatten
+from noprune.config import flat_config
 from noprune.leaderboard import (
     Record,
     Row,
     Table,
-    _config_defaults,
     build_tables,
     density_labels,
     pruner_label,
@@ -72,7 +71,7 @@ def pruner_color(pruner: str) -> str:
 
 
 def plain_label(row: Row) -> str:
-    """The row's label without its settings (``synflow [synflow_rounds=3]`` -> ``synflow``): the
+    """The row's label without its settings (``synflow [rounds=3]`` -> ``synflow``): the
     key of the paper's readings and of the colour family."""
     return pruner_label(row.pruner, row.ablation, row.scope)
 
@@ -200,7 +199,6 @@ def plot_against_pruned(records: Iterable[Record], metric: str, out_stem: Path) 
     over seeds), one figure per task (experiment, data, model), named as :func:`plot_metric`: the
     paper's Fig. 4 (SCIENCE.md E4). For information metrics (in bits) it adds the ceiling
     min(H(D), log2 C(p, kept)) and, as bars at the right, the paper's peak readings."""
-    defaults = _config_defaults()
     # task -> (pruner, label) -> pruned -> values; task -> pruned -> ceiling
     lines: dict[tuple[str, str, str], dict[tuple[str, str], dict[int, list[float]]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(list))
@@ -213,7 +211,7 @@ def plot_against_pruned(records: Iterable[Record], metric: str, out_stem: Path) 
             continue
         if not math.isfinite(value) or "pruned" not in metrics:
             continue
-        flat = {**defaults, **flatten(record.config)}
+        flat = flat_config(record.config)
         task = (str(flat["experiment"]), str(flat["data"]), str(flat["model"]))
         pruner = str(flat["prune.pruner"])
         label = pruner_label(pruner, flat.get("prune.ablation") or None, str(flat["prune.scope"]))

@@ -26,12 +26,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pruners
-from noprune.config import flatten
+from noprune.config import flat_config, flat_defaults, pruner_settings
 from noprune.dense_equivalent import METRIC, DenseCurve, dense_curves, match_key
 from noprune.errors import UserError
 from noprune.leaderboard import (
     Record,
-    _config_defaults,
     _sortable,
     density_labels,
     pruner_label,
@@ -95,25 +94,31 @@ class RowKey(NamedTuple):
     density: float
 
 
-VARIANT_FIELDS = ("init", "prune.biases", "prune.synflow_rounds")
-"""Settings that change what a pruner's mask is: runs that differ in one of them are different
-rows (``synflow [synflow_rounds=3]``), never averaged together. ``prune.synflow_rounds`` counts
-for synflow only."""
+VARIANT_FIELDS = ("init", "prune.biases")
+"""Config fields that change what a pruner's mask is, besides the pruner's own settings
+(``prune.settings.NAME``): runs that differ in one of them are different rows (``synflow
+[rounds=3]``), never averaged together."""
 
 
-def variant_note(flat: dict[str, Any], defaults: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
-    """(field, value) of the :data:`VARIANT_FIELDS` off their defaults (``pruner_label``'s note)."""
+def variant_note(flat: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """(field, value) of the :data:`VARIANT_FIELDS` and the pruner's settings that are off their
+    defaults (``pruner_label``'s note), from a :func:`noprune.config.flat_config`."""
+    defaults = flat_defaults()
+    own = pruner_settings(str(flat["prune.pruner"])) if flat["prune.pruner"] in pruners.PRUNERS else {}
+    fields = [*VARIANT_FIELDS, *sorted(f for f in flat if f.startswith("prune.settings."))]
     return tuple(
         (field, flat.get(field))
-        for field in VARIANT_FIELDS
-        if flat.get(field) != defaults.get(field)
-        and (field != "prune.synflow_rounds" or flat.get("prune.pruner") == "synflow")
+        for field in fields
+        if flat.get(field) != _listed(defaults.get(field, own.get(field.removeprefix("prune.settings."))))
     )
+
+
+def _listed(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
 
 
 def build_report(records: Iterable[Record], columns: Sequence[Column] = COLUMNS) -> str:
     """Markdown: one table per (data, model) with at least one column present."""
-    defaults = _config_defaults()
     # (data, model) -> row -> (experiment, metric) -> values
     cells: dict[tuple[str, str], dict[RowKey, dict[tuple[str, str], list[float]]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(list))
@@ -128,10 +133,10 @@ def build_report(records: Iterable[Record], columns: Sequence[Column] = COLUMNS)
     for record in records:
         if record.status != "done" or not record.metrics:
             continue
-        flat = {**defaults, **flatten(record.config)}
+        flat = flat_config(record.config)
         experiment = str(flat["experiment"])
         pruner = str(flat["prune.pruner"])
-        note = variant_note(flat, defaults)
+        note = variant_note(flat)
         label = pruner_label(pruner, flat.get("prune.ablation") or None, str(flat["prune.scope"]), note)
         row = RowKey(
             pruner, label, tuple((f, _sortable(v)) for f, v in note), round(float(flat["prune.density"]), 9)
@@ -173,7 +178,7 @@ def _table(
     dense: dict[RowKey, str],
 ) -> str:
     def order(row: RowKey) -> tuple[Any, ...]:
-        # settings compare as values (synflow_rounds=2 before synflow_rounds=10)
+        # settings compare as values (rounds=2 before rounds=10)
         return pruners.display_rank(row.pruner), row.label.partition(" [")[0], row.settings, -row.density
 
     lines = [

@@ -21,7 +21,7 @@ Suite files live in ``benchmarks/suites/NAME.toml`` (or any path)::
     seed = [0, 1, 2]
     [[grid]]
     "prune.pruner" = ["synflow"]
-    "prune.synflow_rounds" = [2]
+    "prune.settings.rounds" = [2]
     seed = [0, 1, 2]
 
 Interrupting a sweep at any moment loses no stored result and duplicates none: results are
@@ -47,6 +47,7 @@ from noprune.config import (
     canonical_json,
     flatten,
     from_dict,
+    is_known_field,
     known_fields,
     nest,
     run_key,
@@ -107,7 +108,7 @@ def load_suite(name_or_path: str) -> Suite:
         dict(_grid_axis(path, key, values, fields) for key, values in flatten(grid).items()) for grid in grids
     ]
     for key in [*fixed, *(key for grid in grids for key in grid)]:
-        if key not in fields:
+        if not is_known_field(key):
             raise UserError(f"suite file {path}: unknown config field {key!r}")
     for key, values in (item for grid in grids for item in grid.items()):
         if not isinstance(values, list) or not values:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from noprune.config import ExperimentConfig, flatten
+from noprune.config import flat_config
 from noprune.leaderboard import Record
 from noprune.plots import save_figure
 
@@ -67,19 +67,14 @@ class Line:
         return np.array(xs), values.mean(axis=0), std
 
 
-def _defaults() -> dict[str, Any]:
-    return flatten(dataclasses.asdict(ExperimentConfig()))
-
-
 def lines_of(records: Iterable[Record]) -> list[Line]:
     """Finished runs with a corr trace, grouped by everything but the seed."""
-    defaults = _defaults()
     groups: dict[str, Line] = {}
     for record in records:
         m = record.metrics
         if record.status != "done" or not m or not isinstance(m.get("corr"), list) or "corr_start" not in m:
             continue
-        flat = {**defaults, **flatten(record.config)}
+        flat = flat_config(record.config)
         flat.pop("seed", None)
         key = repr(sorted((k, repr(v)) for k, v in flat.items()))
         groups.setdefault(key, Line(flat, [])).runs.append(m)

@@ -14,12 +14,13 @@ from pruners.connectivity import connected
 from pruners.masks import LayerStats, MaskSet
 from pruners.network import ModuleNetwork, Network
 from pruners.params import prunable_parameters
-from pruners.registry import PRUNERS, available, display_rank, get, load_plugins, register
+from pruners.registry import BUILTIN, PRUNERS, available, display_rank, get, load_plugins, register
 from pruners.schedules import exponential, iterative, one_shot
 from pruners.selection import check_density, keep_count, select
 
 __all__ = [
     "ABLATIONS",
+    "BUILTIN",
     "PRUNERS",
     "LayerStats",
     "MaskSet",

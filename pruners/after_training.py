@@ -66,9 +66,17 @@ class IMP(Pruner):
     rewind_step: int = 0
     rate: float = 0.2
 
-    def prune_network(self, net, densities, *, batch, scope, invert):
+    def __post_init__(self) -> None:
         if not 0 <= self.rewind_step < self.train_steps:
-            raise ValueError("imp needs 0 <= rewind_step < train_steps")
+            raise ValueError(
+                f"imp needs 0 <= rewind_step < train_steps, got rewind_step {self.rewind_step} and "
+                f"train_steps {self.train_steps} (in a config: prune.rewind_step, and "
+                "prune.pretrain_epochs x steps per epoch)"
+            )
+        if not 0.0 < self.rate < 1.0:
+            raise ValueError(f"imp prunes a fraction 0 < rate < 1 of the survivors a round, got {self.rate}")
+
+    def prune_network(self, net, densities, *, batch, scope, invert):
         masks = net.dense()
         if self.rewind_step:  # the first k steps of a run of train_steps
             net.train(masks, self.rewind_step, length=self.train_steps)

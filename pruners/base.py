@@ -45,6 +45,9 @@ class Pruner(ABC):
     """Where the pruner's rows go in tables and legends (lower first; the built-ins 0 to 6)."""
     color: ClassVar[str | None] = None
     """Its colour in every figure (a matplotlib colour); None: one picked from its name."""
+    legacy_settings: ClassVar[dict[str, str]] = {}
+    """{setting: the config field it was stored under before pruner settings existed}, so that
+    stored run keys stay valid (SynFlow's ``rounds`` was ``prune.synflow_rounds``)."""
 
     def settings(self) -> dict[str, Any]:
         """The pruner's settings, for reports."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import torch
 
@@ -27,8 +28,13 @@ class SynFlow(ScoringPruner):
     uses_data = False
     order = 4
     color = "tab:red"
+    legacy_settings: ClassVar[dict[str, str]] = {"rounds": "synflow_rounds"}
     rounds: int = 100
     input_shape: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.rounds < 1:
+            raise ValueError(f"synflow needs at least one round, got rounds = {self.rounds}")
 
     def schedule(self, density: float) -> list[float]:
         return exponential(density, self.rounds)

@@ -112,12 +112,16 @@ def test_list_prints_every_pruner_ablation_model_and_data_set(capsys: pytest.Cap
         else:
             assert current is not None
             sections[current].append(line.split()[0])
+    from noprune.config import pruner_settings
     from noprune.executors import EXECUTORS
     from noprune.experiments import EXPERIMENTS
     from noprune.runner import available_suites
 
     assert sections == {
         "pruners": list(pruners.PRUNERS),
+        "pruner settings (prune.settings.NAME, --pruner-setting NAME=VALUE; defaults)": [
+            n for n in pruners.PRUNERS if pruner_settings(n)
+        ],
         "ablations": list(pruners.ABLATIONS),
         "models": list(MODELS),
         "inits": list(INITS),
@@ -127,7 +131,7 @@ def test_list_prints_every_pruner_ablation_model_and_data_set(capsys: pytest.Cap
         "executors": list(EXECUTORS),
     }
     assert {"quick", "synflow-fig6"} <= set(sections["suites"])
-    assert len(pruners.PRUNERS) == 7
+    assert set(pruners.BUILTIN) <= set(pruners.PRUNERS.values())
     assert set(pruners.ABLATIONS) == {"shuffle", "reinit", "invert"}
 
 
@@ -345,11 +349,11 @@ USER_ERRORS = {
     "bad lr schedule": (["--pruner", "random", "--density", "0.05", "--lr-schedule", "bogus"], "bogus"),
     "imp rewind past training": (
         ["--pruner", "imp", "--density", "0.05", "--rewind-step", "24"],
-        "--rewind-step",
+        "rewind_step 24 and train_steps 24",
     ),
     "imp without training": (
         ["--pruner", "imp", "--density", "0.05", "--pretrain-epochs", "0"],
-        "--rewind-step",
+        "prune.pretrain_epochs",
     ),
     "not a number": (["--pruner", "random", "--density", "lots"], "--density"),
 }

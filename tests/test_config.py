@@ -88,3 +88,50 @@ def test_set_assignments_are_typed_and_never_evaluated():
     with pytest.raises(UserError, match="not a valid int"):
         parse_assignment("seed=1.5")
     assert "prune.density" in known_fields() and "train.lr" in known_fields()
+
+
+def test_every_committed_run_keeps_its_key() -> None:
+    """Every run in the committed results/*/runs.csv, its config read back (a stored
+    ``prune.synflow_rounds`` becomes SynFlow's ``rounds`` setting), hashes to its stored key
+    and writes the same canonical JSON."""
+    import csv
+    import json
+    from pathlib import Path
+
+    from noprune.config import canonical_json, from_dict
+
+    root = Path(__file__).resolve().parents[1] / "results"
+    checked = legacy = 0
+    for path in sorted(root.glob("*/runs.csv")):
+        with open(path, newline="") as f:
+            for row in csv.DictReader(f):
+                config = from_dict(json.loads(row["config"]))
+                assert run_key(config) == row["key"], (path.parent.name, row["config"])
+                assert json.loads(canonical_json(config)) == json.loads(row["config"])
+                checked += 1
+                legacy += "synflow_rounds" in row["config"]
+    assert checked > 20_000 and legacy > 0
+
+
+def test_pruner_settings_are_typed_checked_and_keyed_only_off_their_defaults() -> None:
+    from noprune.config import PruneConfig, canonical, parse_assignment
+
+    three = from_dict({"prune": {"pruner": "synflow", "settings": {"rounds": 3}}})
+    assert three.prune.settings == (("rounds", 3),)
+    assert canonical(three) == {"prune": {"pruner": "synflow", "synflow_rounds": 3}}  # the stored name
+    assert run_key(three) == run_key(from_dict({"prune": {"pruner": "synflow", "synflow_rounds": 3}}))
+    hundred = from_dict({"prune": {"pruner": "synflow", "settings": {"rounds": 100}}})  # the default
+    assert hundred.prune.settings == () and run_key(hundred) == run_key(
+        from_dict({"prune": {"pruner": "synflow"}})
+    )
+    cooler = from_dict({"prune": {"pruner": "grasp", "settings": {"temperature": 100}}})
+    assert canonical(cooler) == {"prune": {"pruner": "grasp", "settings": {"temperature": 100.0}}}
+    assert parse_assignment("prune.settings.temperature=50") == ("prune.settings.temperature", 50)
+    with pytest.raises(UserError, match="pruner snip has no setting 'rounds'; its settings: train_mode"):
+        PruneConfig(pruner="snip", settings={"rounds": 3})
+    with pytest.raises(
+        UserError, match=r"prune\.settings\.train_steps is set through prune\.pretrain_epochs"
+    ):
+        PruneConfig(pruner="imp", settings={"train_steps": 3})
+    with pytest.raises(UserError, match="takes a int"):
+        PruneConfig(pruner="synflow", settings={"rounds": "many"})

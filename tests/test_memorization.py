@@ -163,7 +163,7 @@ def test_effective_density_counts_only_weights_on_an_input_output_path() -> None
     weights, none on a path (effective density 0); 100 rounds keep a connected mask. The same
     on the single-model and the batched path."""
     configs = [
-        dataclasses.replace(c, prune=dataclasses.replace(c.prune, synflow_rounds=rounds))
+        dataclasses.replace(c, prune=dataclasses.replace(c.prune, settings={"rounds": rounds}))
         for rounds in (1, 100)
         for c in [small("synflow", 0.01, 0)]
     ]
@@ -179,10 +179,10 @@ def test_effective_density_counts_only_weights_on_an_input_output_path() -> None
 
 
 def test_synflow_rounds_reach_both_paths() -> None:
-    """prune.synflow_rounds sets SynFlow's schedule in the single-model and the batched path
+    """prune.settings.rounds sets SynFlow's schedule in the single-model and the batched path
     alike; fewer rounds give other masks (the E1 docstring's rounds probe)."""
     three = [
-        dataclasses.replace(c, prune=dataclasses.replace(c.prune, synflow_rounds=3))
+        dataclasses.replace(c, prune=dataclasses.replace(c.prune, settings={"rounds": 3}))
         for c in (small("synflow", 0.05, 0), small("synflow", 0.02, 1))
     ]
     batched = run_batch(three)
@@ -195,7 +195,7 @@ def test_synflow_rounds_reach_both_paths() -> None:
     assert [m["per_layer_density"] for m in batched] != [m["per_layer_density"] for m in default]
     with pytest.raises(UserError, match="at least one round"):
         memorization.run(
-            dataclasses.replace(three[0], prune=dataclasses.replace(three[0].prune, synflow_rounds=0)),
+            dataclasses.replace(three[0], prune=dataclasses.replace(three[0].prune, settings={"rounds": 0})),
             device=CPU,
             data_root=None,
         )
@@ -259,7 +259,7 @@ def test_figure_against_sparsity_only_for_memorization_runs(tmp_path) -> None:
 
 
 def test_one_pruner_at_several_settings_gets_shades_of_its_colour_and_the_papers_curve(tmp_path) -> None:
-    """e1-synflow-rounds: rows ``synflow [synflow_rounds=N]`` share SynFlow's colour from light to
+    """e1-synflow-rounds: rows ``synflow [rounds=N]`` share SynFlow's colour from light to
     full, and are compared with the paper's SynFlow readings."""
     from matplotlib.colors import to_rgb
 
@@ -268,7 +268,7 @@ def test_one_pruner_at_several_settings_gets_shades_of_its_colour_and_the_papers
     from noprune.plots import pruner_color
     from noprune.plots import shade as _shade
 
-    row = Row(label="synflow [synflow_rounds=3]", pruner="synflow", cells={})
+    row = Row(label="synflow [rounds=3]", pruner="synflow", cells={})
     assert _plain(row) == "synflow" and _plain(Row("imp", "imp", {})) == "imp"
     base = to_rgb(pruner_color("synflow"))
     shades = [_shade(pruner_color("synflow"), i, 4) for i in (1, 2, 3, 4)]

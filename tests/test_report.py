@@ -74,9 +74,9 @@ def test_runs_that_differ_in_how_the_mask_is_made_are_separate_rows():
         ("random", "0.00"),
         ("synflow", "0.40"),
         ("synflow [init=pytorch]", "0.20"),
-        ("synflow [synflow_rounds=2]", "0.00"),
-        ("synflow [synflow_rounds=3]", "0.10"),
-        ("synflow [synflow_rounds=10]", "0.30"),
+        ("synflow [rounds=2]", "0.00"),
+        ("synflow [rounds=3]", "0.10"),
+        ("synflow [rounds=10]", "0.30"),
     ]
 
 

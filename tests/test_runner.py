@@ -123,12 +123,12 @@ def test_grid_tables_expand_to_the_union_of_their_products_without_duplicates(tm
     path.write_text(
         head
         + '[[grid]]\n"prune.pruner" = ["random", "synflow"]\nseed = [0, 1]\n'
-        + '[[grid]]\n"prune.pruner" = ["synflow"]\n"prune.synflow_rounds" = [2, 100]\nseed = [0, 1]\n'
+        + '[[grid]]\n"prune.pruner" = ["synflow"]\n"prune.settings.rounds" = [2, 100]\nseed = [0, 1]\n'
     )
     configs = expand(load_suite(str(path)))
     # synflow with 100 rounds is the default: the second grid adds only the 2-round runs
     assert len(configs) == 6 == len({run_key(c) for c in configs})
-    rounds = sorted((c.prune.pruner, c.prune.synflow_rounds, c.seed) for c in configs)
+    rounds = sorted((c.prune.pruner, dict(c.prune.settings).get("rounds", 100), c.seed) for c in configs)
     assert rounds == [
         ("random", 100, 0),
         ("random", 100, 1),
