@@ -25,8 +25,9 @@ def prune(name, model, density, batch, scope="global", seed=0, **kwargs):
     )
 
 
-def test_registry_lists_the_seven_pruners_with_descriptions():
-    assert ALL == ["random", "magnitude", "snip", "grasp", "synflow", "magnitude_after", "imp"]
+def test_registry_holds_the_seven_pruners_of_no_free_prune_with_descriptions():
+    seven = ["random", "magnitude", "snip", "grasp", "synflow", "magnitude_after", "imp"]
+    assert [name for name in ALL if name in seven] == seven  # in this display order; others may join
     assert all(len(text) > 10 for text in pruners.available().values())
     with pytest.raises(KeyError, match="unknown pruner"):
         pruners.get("obd")
