@@ -24,11 +24,12 @@ from pruners.after_training import IMP, MagnitudeAfter
 from pruners.base import Pruner
 from pruners.baselines import Magnitude, Random
 from pruners.grasp import GraSP
+from pruners.iter_snip import IterSNIP
 from pruners.snip import SNIP
 from pruners.synflow import SynFlow
 
 ENTRY_POINTS = "noprune.pruners"
-BUILTIN: tuple[type[Pruner], ...] = (Random, Magnitude, SNIP, GraSP, SynFlow, MagnitudeAfter, IMP)
+BUILTIN: tuple[type[Pruner], ...] = (Random, Magnitude, SNIP, IterSNIP, GraSP, SynFlow, MagnitudeAfter, IMP)
 
 PRUNERS: dict[str, type[Pruner]] = {cls.name: cls for cls in BUILTIN}
 
@@ -79,4 +80,3 @@ def display_rank(name: str) -> tuple[float, str]:
     (unknown names last)."""
     cls = PRUNERS.get(name)
     return (float("inf") if cls is None else cls.order, name)
-
