@@ -10,7 +10,7 @@ import os
 import pytest
 import torch
 
-from noprune import bench
+from noprune.ensemble import bench
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""The ensemble engine against a one-model-at-a-time loop of the same work (noprune.bench).
+"""The ensemble engine against a one-model-at-a-time loop of the same work (noprune.ensemble.bench).
 
 pytest-benchmark times the ensemble side (3 rounds, each on a fresh copy of the members);
 the loop side is timed in the same test, on m members and scaled to K. Speedup, achieved
@@ -15,7 +15,7 @@ import time
 import pytest
 import torch
 
-from noprune import bench
+from noprune.ensemble import bench
 
 
 def measure(benchmark, w: bench.Workload, device: torch.device, peak: float) -> dict:

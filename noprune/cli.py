@@ -209,9 +209,9 @@ def add_store_flags(p: argparse.ArgumentParser) -> None:
 
 def cmd_list() -> None:
     from noprune.config import pruner_settings
-    from noprune.executors import EXECUTORS
     from noprune.experiments import EXPERIMENTS
-    from noprune.runner import available_suites, load_suite
+    from noprune.sweep.executors import EXECUTORS
+    from noprune.sweep.runner import available_suites, load_suite
 
     settings = {name: pruner_settings(name) for name in pruners.available()}
     sections = {
@@ -326,13 +326,13 @@ def key_values(items: list[str], flag: str) -> dict[str, str]:
 
 def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> None:
     from noprune.config import parse_assignment
-    from noprune.executors import make_executor
-    from noprune.leaderboard import build_tables, render
     from noprune.pipeline import check_config
-    from noprune.provenance import resolve_device
-    from noprune.results import write_results
-    from noprune.runner import expand, load_suite, run_sweep
-    from noprune.store import Store
+    from noprune.report.leaderboard import build_tables, render
+    from noprune.report.results import write_results
+    from noprune.sweep.executors import make_executor
+    from noprune.sweep.provenance import resolve_device
+    from noprune.sweep.runner import expand, load_suite, run_sweep
+    from noprune.sweep.store import Store
 
     if args.batch < 1:
         raise UserError(f"--batch must be at least 1, got {args.batch}")
@@ -380,7 +380,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> None:
 
 
 def open_existing(path: str):
-    from noprune.store import Store
+    from noprune.sweep.store import Store
 
     return Store.open(path, create=False)
 
@@ -400,8 +400,8 @@ def cmd_status(args: argparse.Namespace) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> None:
-    from noprune.ingest import ingest
-    from noprune.store import Store
+    from noprune.sweep.ingest import ingest
+    from noprune.sweep.store import Store
 
     with Store.open(args.store) as store:
         store.lock()
@@ -412,14 +412,14 @@ def cmd_ingest(args: argparse.Namespace) -> None:
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> None:
-    from noprune.leaderboard import build_tables, render
+    from noprune.report.leaderboard import build_tables, render
 
     with open_existing(args.store) as store:
         print(render(build_tables(store.records(args.suite), args.metric), args.format))
 
 
 def cmd_plot(args: argparse.Namespace) -> None:
-    from noprune.plots import plot_metric
+    from noprune.report.plots import plot_metric
 
     with open_existing(args.store) as store:
         records = store.records(args.suite)
@@ -430,8 +430,8 @@ def cmd_plot(args: argparse.Namespace) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    from noprune import bench
-    from noprune.provenance import resolve_device
+    from noprune.ensemble import bench
+    from noprune.sweep.provenance import resolve_device
 
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     unknown = [c for c in cases if c not in bench.CASES]
@@ -451,7 +451,7 @@ def cmd_mi(args: argparse.Namespace) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from noprune.report import write_report
+    from noprune.report.combined import write_report
 
     print(f"wrote {write_report(Path(args.results), Path(args.out) if args.out else None)}")
 

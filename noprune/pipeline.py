@@ -22,7 +22,7 @@ from noprune.data import Dataset, balanced_batch, load_dataset
 from noprune.ensemble import EnsembleData, StackedMLP, prune_ensemble
 from noprune.errors import UnknownNameError, UserError
 from noprune.models import INITS, build_model, initialize
-from noprune.provenance import provenance, resolve_device
+from noprune.sweep.provenance import provenance, resolve_device
 from noprune.training import TrainConfig, make_trainer, train
 
 ABLATIONS = tuple(pruners.ABLATIONS)

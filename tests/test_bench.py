@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from noprune import bench
+from noprune.ensemble import bench
 
 
 def workload(case: str, flops: float | None) -> bench.Workload:

@@ -11,8 +11,8 @@ from infotheory import synthetic
 from noprune.config import ExperimentConfig, InfoConfig, canonical
 from noprune.errors import UserError
 from noprune.experiments import run_experiment
-from noprune.leaderboard import Record
-from noprune.runner import expand, load_suite
+from noprune.report.leaderboard import Record
+from noprune.sweep.runner import expand, load_suite
 
 CPU = torch.device("cpu")
 
@@ -64,7 +64,7 @@ def test_runs_report_truth_bounds_and_refusals():
 
 
 def test_table_and_figure(tmp_path):
-    from noprune.calibration_report import calibration_markdown, plot_calibration
+    from noprune.report.calibration_report import calibration_markdown, plot_calibration
 
     records = []
     for data in ("masks:case=carrier,n=10,p=100", "masks:case=iid,n=1,p=100", "masks:case=reused,n=50,p=100"):

@@ -113,9 +113,9 @@ def test_list_prints_every_pruner_ablation_model_and_data_set(capsys: pytest.Cap
             assert current is not None
             sections[current].append(line.split()[0])
     from noprune.config import pruner_settings
-    from noprune.executors import EXECUTORS
     from noprune.experiments import EXPERIMENTS
-    from noprune.runner import available_suites
+    from noprune.sweep.executors import EXECUTORS
+    from noprune.sweep.runner import available_suites
 
     assert sections == {
         "pruners": list(pruners.PRUNERS),

@@ -15,10 +15,10 @@ from noprune.data.synthetic import toy_datasets
 from noprune.ensemble import EnsembleData, StackedMLP, prune_ensemble
 from noprune.errors import UserError
 from noprune.experiments import exact_toy, get_experiment
-from noprune.leaderboard import Record
 from noprune.models import build_model
-from noprune.plots import plot_metric
-from noprune.runner import expand, load_suite
+from noprune.report.leaderboard import Record
+from noprune.report.plots import plot_metric
+from noprune.sweep.runner import expand, load_suite
 from noprune.training import TrainConfig
 
 CPU = torch.device("cpu")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from noprune.errors import UnknownNameError, UserError
-from noprune.executors import EXECUTORS, Executor, SerialExecutor, make_executor
+from noprune.sweep.executors import EXECUTORS, Executor, SerialExecutor, make_executor
 from tests.executor_payloads import boom, nap, square, torch_threads
 
 ROOT = Path(__file__).resolve().parents[1]

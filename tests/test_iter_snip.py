@@ -18,7 +18,7 @@ import torch
 
 import pruners
 from noprune.cli import main
-from noprune.report import build_report, read_runs
+from noprune.report.combined import build_report, read_runs
 from tests.conftest import tiny_mlp
 
 SUITE = """

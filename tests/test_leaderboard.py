@@ -10,10 +10,10 @@ import math
 
 import pytest
 
-from noprune import references
 from noprune.errors import UserError
-from noprune.leaderboard import FORMATS, Record, Table, build_tables, render
-from noprune.plots import plot_metric
+from noprune.report import references
+from noprune.report.leaderboard import FORMATS, Record, Table, build_tables, render
+from noprune.report.plots import plot_metric
 
 DENSITIES = (1.0, 0.1, 0.01)
 # Dyadic values, so means and stds are exact in floating point.
@@ -25,7 +25,7 @@ BASE = {
 OFFSETS = {0: -0.0625, 1: 0.0, 2: 0.0625}  # sample std exactly 0.0625, mean exactly BASE
 BEST = {1.0: "random", 0.1: "snip", 0.01: "synflow"}
 
-# SCIENCE.md section 5, copied independently of noprune.references: VGG-16-BN / CIFAR-10 at
+# SCIENCE.md section 5, copied independently of noprune.report.references: VGG-16-BN / CIFAR-10 at
 # densities 1, 0.1, 0.01 (alpha = 0, 1, 2).
 SCIENCE_CIFAR10_VGG16 = {
     "random": {1.0: 93.5, 0.1: 91.1, 0.01: 79.1},
@@ -321,8 +321,8 @@ def test_rows_of_one_pruner_at_several_settings_get_distinct_shades_of_its_colou
     last at full colour), every other pruner its own colour, a reference row the plain one."""
     from matplotlib.colors import to_rgb
 
-    from noprune.leaderboard import Row
-    from noprune.plots import pruner_color, row_colors
+    from noprune.report.leaderboard import Row
+    from noprune.report.plots import pruner_color, row_colors
 
     rows = [
         Row("imp", "imp", {}),

@@ -14,9 +14,9 @@ from noprune.config import ExperimentConfig, PruneConfig
 from noprune.ensemble import CHECK_EVERY, MEMORISED, memorisation_stop
 from noprune.errors import UserError
 from noprune.experiments import batch_key, get_experiment, memorization
-from noprune.leaderboard import Record
-from noprune.memorization_plot import FIGURES, PAPER_FIG1A, PAPER_FIG1B, plot_memorization
-from noprune.runner import expand, load_suite, plan_jobs
+from noprune.report.leaderboard import Record
+from noprune.report.memorization_plot import FIGURES, PAPER_FIG1A, PAPER_FIG1B, plot_memorization
+from noprune.sweep.runner import expand, load_suite, plan_jobs
 from noprune.training import Convergence, TrainConfig
 
 CPU = torch.device("cpu")
@@ -263,10 +263,10 @@ def test_one_pruner_at_several_settings_gets_shades_of_its_colour_and_the_papers
     full, and are compared with the paper's SynFlow readings."""
     from matplotlib.colors import to_rgb
 
-    from noprune.leaderboard import Row
-    from noprune.plots import plain_label as _plain
-    from noprune.plots import pruner_color
-    from noprune.plots import shade as _shade
+    from noprune.report.leaderboard import Row
+    from noprune.report.plots import plain_label as _plain
+    from noprune.report.plots import pruner_color
+    from noprune.report.plots import shade as _shade
 
     row = Row(label="synflow [rounds=3]", pruner="synflow", cells={})
     assert _plain(row) == "synflow" and _plain(Row("imp", "imp", {})) == "imp"

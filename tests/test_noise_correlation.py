@@ -17,10 +17,10 @@ from noprune.ensemble import EnsembleData, StackedMLP, fit_ensemble
 from noprune.errors import UserError
 from noprune.experiments import batch_key, get_experiment
 from noprune.experiments import noise_correlation as nc
-from noprune.leaderboard import Record
 from noprune.models import build_model
-from noprune.runner import expand, load_suite
-from noprune.trace_plot import lines_of, plot_traces
+from noprune.report.leaderboard import Record
+from noprune.report.trace_plot import lines_of, plot_traces
+from noprune.sweep.runner import expand, load_suite
 from noprune.training import TrainConfig, fit
 
 CPU = torch.device("cpu")

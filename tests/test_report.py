@@ -7,9 +7,9 @@ import json
 import pytest
 
 from noprune.cli import main
-from noprune.leaderboard import Record
-from noprune.report import build_report, read_runs
-from noprune.results import export_csv
+from noprune.report.combined import build_report, read_runs
+from noprune.report.leaderboard import Record
+from noprune.report.results import export_csv
 
 
 def record(
@@ -107,7 +107,7 @@ def dense_run(key: str, width_params: int, fraction: float, seed: int = 0) -> Re
 
 
 def test_dense_curve_is_monotone_and_inverted_in_log_parameters():
-    from noprune.dense_equivalent import dense_curves
+    from noprune.report.dense_equivalent import dense_curves
 
     runs = [
         dense_run("d1", 100, 0.2),

@@ -20,7 +20,7 @@ from noprune.experiments.robustness import (
     lipschitz_metrics,
     spectral_norms,
 )
-from noprune.runner import expand, load_suite
+from noprune.sweep.runner import expand, load_suite
 from noprune.training import TrainConfig
 
 CPU = torch.device("cpu")

@@ -17,8 +17,8 @@ import pytest
 from noprune.cli import main
 from noprune.config import run_key
 from noprune.experiments import EXPERIMENTS
-from noprune.runner import available_suites, expand, load_suite
-from noprune.store import Store
+from noprune.sweep.runner import available_suites, expand, load_suite
+from noprune.sweep.store import Store
 
 TIMING = {"scoring_seconds", "train_seconds", "ensemble_size"}  # how a run was executed, not what it computed
 
@@ -421,7 +421,7 @@ def test_a_corrupt_or_foreign_store_gives_one_line_exit_2_and_is_left_untouched(
 
 
 def test_jobs_group_mlp_runs_by_batch_key_and_leave_the_rest_alone(suite_file):
-    from noprune.runner import plan_jobs
+    from noprune.sweep.runner import plan_jobs
 
     configs = expand(load_suite(str(suite_file)))
     jobs = plan_jobs(configs, batch=3)
@@ -436,7 +436,7 @@ def test_jobs_group_mlp_runs_by_batch_key_and_leave_the_rest_alone(suite_file):
 def test_pruners_that_train_first_get_a_seeds_densities_in_one_ensemble(suite_file):
     """Seeds vary fastest in the grid: random's chunks hold one density, imp's one seed (whose
     densities then share their training, noprune.ensemble.pruning.after_training)."""
-    from noprune.runner import plan_jobs
+    from noprune.sweep.runner import plan_jobs
 
     jobs = plan_jobs(expand(load_suite(str(suite_file))), batch=2)
     chunks = {(j[0].prune.pruner, tuple((c.prune.density, c.seed) for c in j)) for j in jobs if len(j) > 1}
@@ -445,7 +445,7 @@ def test_pruners_that_train_first_get_a_seeds_densities_in_one_ensemble(suite_fi
 
 
 def test_the_memory_limit_caps_every_ensemble_of_a_group(suite_file):
-    from noprune.runner import plan_jobs
+    from noprune.sweep.runner import plan_jobs
 
     configs = expand(load_suite(str(suite_file)))
     assert sorted(len(j) for j in plan_jobs(configs, batch=32)) == [4] * 3

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from noprune.store import Store, StoreError
+from noprune.sweep.store import Store, StoreError
 
 
 def result(key: str, status: str = "done", value: float = 1.0) -> dict:
@@ -137,7 +137,7 @@ def test_a_second_driver_is_refused_while_the_first_holds_the_lock(tmp_path):
     with Store.open(path) as first:
         first.lock()
         code = (
-            "import sys\nfrom noprune.store import Store, StoreError\n"
+            "import sys\nfrom noprune.sweep.store import Store, StoreError\n"
             f"s = Store.open({str(path)!r})\n"
             "try:\n    s.lock()\nexcept StoreError as e:\n    print(e); sys.exit(3)\n"
         )

@@ -24,7 +24,7 @@ import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
 from noprune.config import flat_config
-from noprune.leaderboard import Record
+from noprune.report.leaderboard import Record
 
 METRIC = "memorised_fraction"
 #: config fields that must agree between a sparse run and the dense curve it is read off

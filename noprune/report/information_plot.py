@@ -5,7 +5,7 @@ and the band up to the upper bound, both divided by the mean nnz; exact values (
 pruners: exactly 0) are a line with no band. A gap between two pruners is certified where one's
 band lies above the other's. Right: p_eff = nnz + I as the band between ``peff_low`` and
 ``peff_high``, over the surviving-weight count nnz (black, dashed), on log axes. Values are
-means over seeds, tasks grouped as in ``noprune.leaderboard``.
+means over seeds, tasks grouped as in ``noprune.report.leaderboard``.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from noprune.leaderboard import Record, Table, build_tables
-from noprune.plots import density_axis, pruner_color, save_figure
+from noprune.report.leaderboard import Record, Table, build_tables
+from noprune.report.plots import density_axis, pruner_color, save_figure
 
 METRICS = ("information_lower", "information_upper", "peff_low", "peff_high", "nnz")
 

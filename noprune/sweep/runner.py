@@ -54,9 +54,9 @@ from noprune.config import (
 )
 from noprune.errors import UserError
 from noprune.experiments import batch_key, ensemble_limit
-from noprune.provenance import REPO
-from noprune.store import Store
-from noprune.worker import execute, execute_batch, result_record
+from noprune.sweep.provenance import REPO
+from noprune.sweep.store import Store
+from noprune.sweep.worker import execute, execute_batch, result_record
 
 SUITES_DIR = REPO / "benchmarks" / "suites"
 SUITE_KEYS = {"name", "description", "fixed", "grid", "notes", "metrics"}
@@ -207,7 +207,7 @@ def run_sweep(
     """Run every config of ``configs`` not yet done in ``store``; store results as they come.
 
     ``store`` must be locked by the caller. ``executor`` has the shape of
-    ``noprune.executors.Executor``. Configs that an experiment can batch (same batch key: MLPs
+    ``noprune.sweep.executors.Executor``. Configs that an experiment can batch (same batch key: MLPs
     differing in seed and density) go to the workers in ensembles of up to ``batch`` members;
     ``batch=1`` runs one network per job.
     """

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from noprune.config import flat_config
-from noprune.leaderboard import Record
-from noprune.plots import save_figure
+from noprune.report.leaderboard import Record
+from noprune.report.plots import save_figure
 
 HALF = 0.5  # as noprune.experiments.noise_correlation.HALF (not imported: it pulls in torch)
 TICKS = (1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001)

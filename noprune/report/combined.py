@@ -9,7 +9,7 @@ different experiments are joined on (data, model, pruner, ablation, scope, densi
 :data:`VARIANT_FIELDS` off their defaults); each cell is the mean over the seeds of the done
 runs, with the number of runs in parentheses where it is more than one. The dense-equivalent
 column (E7) reads each row's mean fraction memorised off the curve of dense ``memorization``
-runs with the same data and training (``noprune.dense_equivalent``).
+runs with the same data and training (``noprune.report.dense_equivalent``).
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from typing import Any, NamedTuple
 
 import pruners
 from noprune.config import flat_config, flat_defaults, pruner_settings
-from noprune.dense_equivalent import METRIC, DenseCurve, dense_curves, match_key
 from noprune.errors import UserError
-from noprune.leaderboard import (
+from noprune.report.dense_equivalent import METRIC, DenseCurve, dense_curves, match_key
+from noprune.report.leaderboard import (
     Record,
     _sortable,
     density_labels,
@@ -64,7 +64,7 @@ DENSE_HEADER = "dense-equivalent (E7)"
 
 
 def read_runs(paths: Iterable[Path]) -> list[Record]:
-    """Records from ``runs.csv`` files (``noprune.results.export_csv``)."""
+    """Records from ``runs.csv`` files (``noprune.report.results.export_csv``)."""
     csv.field_size_limit(sys.maxsize)
     records = []
     for path in paths:

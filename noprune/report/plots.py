@@ -1,5 +1,5 @@
 """Plots of a metric against density, one figure per leaderboard task (same grouping as
-``noprune.leaderboard.build_tables``): one line per pruner with a shaded ±std band, published
+``noprune.report.leaderboard.build_tables``): one line per pruner with a shaded ±std band, published
 reference numbers as dashed lines of the same colour. Colours are fixed per pruner, so figures
 of different tasks compare at a glance.
 
@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pruners
-from noprune import references
 from noprune.config import flat_config
-from noprune.leaderboard import (
+from noprune.report import references
+from noprune.report.leaderboard import (
     Record,
     Row,
     Table,

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from noprune.errors import UserError
-from noprune.leaderboard import Record
+from noprune.report.leaderboard import Record
 
 APPLICATION_ID = 0x6E707275  # "npru"
 SCHEMA_VERSION = 1

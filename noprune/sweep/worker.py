@@ -51,7 +51,7 @@ def execute(payload: dict[str, Any]) -> dict[str, Any]:
     error (the traceback's last lines), start and end times, and provenance.
     """
     from noprune.experiments import run_experiment
-    from noprune.provenance import provenance, resolve_device
+    from noprune.sweep.provenance import provenance, resolve_device
 
     started = time.time()
     config = from_dict(payload["config"])
@@ -73,7 +73,7 @@ def execute_batch(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """:func:`execute` for configs of one batch key, trained as one ensemble. Never raises: if
     the batch as a whole fails, each config is run on its own so one bad config fails alone."""
     from noprune.experiments import run_experiment_batch
-    from noprune.provenance import provenance, resolve_device
+    from noprune.sweep.provenance import provenance, resolve_device
 
     started = time.time()
     configs = [from_dict(p["config"]) for p in payloads]

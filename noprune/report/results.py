@@ -10,14 +10,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from noprune.calibration_report import calibration_markdown, plot_calibration
-from noprune.information_plot import plot_information
-from noprune.leaderboard import build_tables, render
-from noprune.memorization_plot import plot_memorization
-from noprune.plots import plot_metric
-from noprune.provenance import git_state, package_version
-from noprune.store import STATUSES, Store
-from noprune.trace_plot import plot_traces
+from noprune.report.calibration_report import calibration_markdown, plot_calibration
+from noprune.report.information_plot import plot_information
+from noprune.report.leaderboard import build_tables, render
+from noprune.report.memorization_plot import plot_memorization
+from noprune.report.plots import plot_metric
+from noprune.report.trace_plot import plot_traces
+from noprune.sweep.provenance import git_state, package_version
+from noprune.sweep.store import STATUSES, Store
 
 EXPORT_COLUMNS = (
     "key",

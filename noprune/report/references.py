@@ -7,8 +7,8 @@ Density = 10**-alpha for alpha in ``ALPHAS``. Chance-level entries (10.0 on CIFA
 CIFAR-100) are layer collapse.
 
 These are shown as labelled reference rows beside the suite's own measurements, never mixed
-with them (``noprune.leaderboard``). ``E4_PEAK_BITS`` holds No Free Prune's Fig. 4 readings,
-marked in the plot of the ``exact_toy_information`` experiment (``noprune.plots``).
+with them (``noprune.report.leaderboard``). ``E4_PEAK_BITS`` holds No Free Prune's Fig. 4 readings,
+marked in the plot of the ``exact_toy_information`` experiment (``noprune.report.plots``).
 """
 
 from __future__ import annotations

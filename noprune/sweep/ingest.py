@@ -12,7 +12,7 @@ from pathlib import Path
 
 from noprune.config import canonical_json, from_dict, run_key
 from noprune.errors import UserError
-from noprune.store import Store
+from noprune.sweep.store import Store
 
 REQUIRED = {"key", "experiment", "config", "status"}
 

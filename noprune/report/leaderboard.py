@@ -2,7 +2,7 @@
 
 A cell is the mean, the sample standard deviation (ddof=1; 0 for a single seed) and the number
 of seeds n of one metric over the runs that differ only in their seed. Published numbers
-(``noprune.references``, SCIENCE.md section 5) are added as labelled reference rows below the
+(``noprune.report.references``, SCIENCE.md section 5) are added as labelled reference rows below the
 measured ones; they are never pooled with measurements and never compete for "best".
 
 Grouping (what counts as one task): (experiment, data spec, model spec) plus every other config
@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pruners
-from noprune import references
 from noprune.config import flat_config, pruner_settings
 from noprune.errors import UnknownNameError
+from noprune.report import references
 
 #: Fixed row order; pruners not listed follow alphabetically.
 FORMATS: tuple[str, ...] = ("md", "latex", "csv", "html")

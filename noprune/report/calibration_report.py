@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from noprune.experiments.calibration import NAME, parse_case
-from noprune.leaderboard import Record
-from noprune.plots import save_figure
+from noprune.report.leaderboard import Record
+from noprune.report.plots import save_figure
 
 COLUMNS = (
     "design", "case", "n", "p", "q", "K or R", "reps", "truth", "lower", "upper", "lower / truth",
