@@ -101,7 +101,7 @@ def check_label_rows(labels: np.ndarray) -> None:
 _BYTE_BITS = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).astype(np.float32)
 
 
-def _unpacked(packed: np.ndarray, p_bits: int, start: int, stop: int) -> np.ndarray:
+def unpacked(packed: np.ndarray, p_bits: int, start: int, stop: int) -> np.ndarray:
     """Bits [start, stop) of every packed mask as float32 (start a multiple of 8), through a
     byte -> 8 floats table (one pass, no uint8 intermediate)."""
     block = packed[:, start // 8 : (stop + 7) // 8]
@@ -172,7 +172,7 @@ def _one_pass(
     ybar = np.stack([signs32[: edges[b + 1]].mean(axis=0) for b in range(stages)])  # [stages, n]
     step = _chunk(k + n, budget)
     for start in range(0, p_bits, step):
-        bits = _unpacked(packed, p_bits, start, start + step)  # [k, w]
+        bits = unpacked(packed, p_bits, start, start + step)  # [k, w]
         w = bits.shape[1]
         gram += blas.ssyrk(1.0, bits)  # upper triangle of bits bits^T (float32 counts are exact)
         if detector_gram is not None:
@@ -462,7 +462,7 @@ def label_detector(
         bits_gram = np.zeros((k, k))
         step = _chunk(2 * k, budget_bytes)
         for s in range(0, p_bits, step):
-            bits_gram += _gram(_unpacked(packed, p_bits, s, s + step))
+            bits_gram += _gram(unpacked(packed, p_bits, s, s + step))
     labels_gram = _gram(y)
     rng = np.random.default_rng(seed)
     orders = [np.arange(k)] + [rng.permutation(k) for _ in range(n_permutations)]

@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pruners
+from noprune.config import TrainConfig
 from noprune.data import DATASETS
 from noprune.errors import UnknownNameError, UserError
 from noprune.models import INITS, MODELS
-from noprune.training import TrainConfig, TrainingDiverged
+from noprune.training import TrainingDiverged
 
 DEFAULT_STORE = "runs/noprune.sqlite"
 
@@ -366,8 +367,11 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> None:
         metrics = args.metric or list(suite.metrics)
         print(render(build_tables(store.records(suite.name), metrics[0]), "md"))
         command = "noprune " + " ".join(argv)
+        from noprune.experiments import EXPERIMENTS
+
+        out = Path(args.results) / suite.name
         paths = write_results(
-            store, suite.name, Path(args.results) / suite.name, metrics=metrics, command=command
+            store, suite.name, out, metrics=metrics, command=command, experiments=EXPERIMENTS
         )
     print("wrote " + ", ".join(str(p) for p in paths))
     if not any(p.name == "runs.csv" for p in paths):

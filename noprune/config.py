@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import math
 import tomllib
 import types
 import typing
@@ -20,7 +21,60 @@ from typing import Any, Union
 import pruners
 from noprune.errors import UserError
 from noprune.specs import convert
-from noprune.training import TrainConfig
+
+OPTIMIZERS = ("sgd", "adam")
+LR_SCHEDULES = ("constant", "cosine", "step")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train. ``steps`` > 0 overrides ``epochs``; ``batch_size`` 0 means full batch.
+
+    ``milestones`` are epochs at which the ``step`` schedule multiplies the lr by ``gamma``.
+    ``augment`` is random crop (padding 4) and horizontal flip, for CIFAR-style images.
+    ``gradient_noise``: the std of Gaussian noise added to every gradient entry before each
+    optimizer step (SCIENCE.md E3); only the ``noise_correlation`` experiment's trainer adds it,
+    :func:`fit` and ``fit_ensemble`` refuse a nonzero value.
+    ``converge``: also stop at convergence as No Free Prune trains ("till convergence in loss to
+    within 0.01, or until accuracy doesn't change for three consecutive epochs"): see
+    :class:`Convergence`; the epochs (or steps) are then a budget.
+    The seed of the data order is not part of the config: it is an argument of :func:`fit`.
+    """
+
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    epochs: int = 10
+    steps: int = 0
+    batch_size: int = 128
+    lr_schedule: str = "constant"
+    milestones: tuple[int, ...] = ()
+    gamma: float = 0.1
+    augment: bool = False
+    gradient_noise: float = 0.0
+    converge: bool = False
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise UserError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise UserError(f"lr schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if self.epochs < 0 or self.steps < 0 or self.batch_size < 0 or not self.lr > 0:
+            raise UserError("epochs, steps and batch size must be >= 0 and lr > 0")
+        if not self.gradient_noise >= 0:
+            raise UserError(f"gradient noise must be >= 0, got {self.gradient_noise}")
+
+    def steps_per_epoch(self, n: int) -> int:
+        return 1 if self.batch_size == 0 else math.ceil(n / self.batch_size)
+
+    def batch_rows(self, n: int) -> int:
+        """Rows in one minibatch of a training set of ``n`` (all ``n`` at full batch)."""
+        return n if self.batch_size == 0 else min(self.batch_size, n)
+
+    def total_steps(self, n: int) -> int:
+        return self.steps or self.epochs * self.steps_per_epoch(n)
+
 
 DERIVED_SETTINGS: dict[str, str] = {
     "train_steps": "prune.pretrain_epochs",

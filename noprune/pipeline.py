@@ -17,13 +17,13 @@ import torch
 from torch import nn
 
 import pruners
-from noprune.config import ExperimentConfig, canonical, run_key
+from noprune.config import ExperimentConfig, TrainConfig, canonical, run_key
 from noprune.data import Dataset, balanced_batch, load_dataset
 from noprune.ensemble import EnsembleData, StackedMLP, prune_ensemble
 from noprune.errors import UnknownNameError, UserError
 from noprune.models import INITS, build_model, initialize
 from noprune.sweep.provenance import provenance, resolve_device
-from noprune.training import TrainConfig, make_trainer, train
+from noprune.training import make_trainer, train
 
 ABLATIONS = tuple(pruners.ABLATIONS)
 

@@ -20,11 +20,12 @@ def split_spec(spec: str) -> tuple[str, str]:
 
 
 def options_of(factory: Callable[..., Any], exclude: tuple[str, ...] = ()) -> dict[str, Any]:
-    """{name: annotated type} of the keyword-only arguments of ``factory``."""
+    """{name: type} of the keyword-only arguments of ``factory``: the annotation, else the
+    type of the default (a plugin's ``n=40`` is an int), else str."""
     hints = get_type_hints(factory)
     params = inspect.signature(factory).parameters
     return {
-        name: hints.get(name, str)
+        name: hints.get(name, type(p.default) if p.default not in (inspect.Parameter.empty, None) else str)
         for name, p in params.items()
         if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in exclude
     }

@@ -11,8 +11,8 @@ from infotheory import synthetic
 from noprune.config import ExperimentConfig, InfoConfig, canonical
 from noprune.errors import UserError
 from noprune.experiments import run_experiment
-from noprune.report.leaderboard import Record
 from noprune.sweep.runner import expand, load_suite
+from noprune.sweep.store import Record
 
 CPU = torch.device("cpu")
 

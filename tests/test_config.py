@@ -9,6 +9,7 @@ import pytest
 from noprune.config import (
     ExperimentConfig,
     PruneConfig,
+    TrainConfig,
     canonical,
     canonical_json,
     from_dict,
@@ -17,7 +18,6 @@ from noprune.config import (
     run_key,
 )
 from noprune.errors import UserError
-from noprune.training import TrainConfig
 
 FIG6 = ExperimentConfig(
     data="cifar10",

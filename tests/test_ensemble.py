@@ -14,6 +14,7 @@ from torch import nn
 from torch.nn import functional as F
 
 import pruners
+from noprune.config import TrainConfig
 from noprune.data import Dataset, balanced_batch, load_dataset
 from noprune.ensemble import (
     MEMORISED,
@@ -30,7 +31,7 @@ from noprune.ensemble import (
 )
 from noprune.ensemble import train as ensemble_train
 from noprune.models import build_model
-from noprune.training import TrainConfig, TrainingDiverged, evaluate, fit, make_trainer
+from noprune.training import TrainingDiverged, evaluate, fit, make_trainer
 
 SPEC = "mlp:64,32"
 SEEDS = (0, 1, 2)

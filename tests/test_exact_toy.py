@@ -9,17 +9,16 @@ from typing import Any
 import pytest
 import torch
 
-from noprune.config import ExperimentConfig, from_dict
+from noprune.config import ExperimentConfig, TrainConfig, from_dict
 from noprune.data import load_dataset
 from noprune.data.synthetic import toy_datasets
 from noprune.ensemble import EnsembleData, StackedMLP, prune_ensemble
 from noprune.errors import UserError
 from noprune.experiments import exact_toy, get_experiment
 from noprune.models import build_model
-from noprune.report.leaderboard import Record
 from noprune.report.plots import plot_metric
 from noprune.sweep.runner import expand, load_suite
-from noprune.training import TrainConfig
+from noprune.sweep.store import Record
 
 CPU = torch.device("cpu")
 M = math.comb(8, 6) * 2**6  # 1792 distinct toy data sets

@@ -12,8 +12,9 @@ import pytest
 
 from noprune.errors import UserError
 from noprune.report import references
-from noprune.report.leaderboard import FORMATS, Record, Table, build_tables, render
+from noprune.report.leaderboard import FORMATS, Table, build_tables, render
 from noprune.report.plots import plot_metric
+from noprune.sweep.store import Record
 
 DENSITIES = (1.0, 0.1, 0.01)
 # Dyadic values, so means and stds are exact in floating point.

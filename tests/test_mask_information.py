@@ -8,13 +8,12 @@ import dataclasses
 import pytest
 import torch
 
-from noprune.config import ExperimentConfig, InfoConfig, PruneConfig
+from noprune.config import ExperimentConfig, InfoConfig, PruneConfig, TrainConfig
 from noprune.errors import UserError
 from noprune.experiments import batch_key, run_experiment, run_experiment_batch
 from noprune.experiments import mask_information as mi
 from noprune.experiments.mask_information import draw_labels
 from noprune.sweep.runner import expand, load_suite
-from noprune.training import TrainConfig
 
 CPU = torch.device("cpu")
 
@@ -163,7 +162,7 @@ def test_the_digits_suites_keep_the_label_entropy_above_nnz(name: str, runs: int
 def test_information_figure_is_written_from_stored_runs(tmp_path):
     from noprune.config import canonical
     from noprune.report.information_plot import plot_information
-    from noprune.report.leaderboard import Record
+    from noprune.sweep.store import Record
 
     records = []
     for pruner in ("random", "snip"):

@@ -10,14 +10,14 @@ import math
 import pytest
 import torch
 
-from noprune.config import ExperimentConfig, PruneConfig
+from noprune.config import ExperimentConfig, PruneConfig, TrainConfig
 from noprune.ensemble import CHECK_EVERY, MEMORISED, memorisation_stop
 from noprune.errors import UserError
 from noprune.experiments import batch_key, get_experiment, memorization
-from noprune.report.leaderboard import Record
 from noprune.report.memorization_plot import FIGURES, PAPER_FIG1A, PAPER_FIG1B, plot_memorization
 from noprune.sweep.runner import expand, load_suite, plan_jobs
-from noprune.training import Convergence, TrainConfig
+from noprune.sweep.store import Record
+from noprune.training import Convergence
 
 CPU = torch.device("cpu")
 # Small and quick: 20 points in R^10, a 32-32 MLP, full batch.

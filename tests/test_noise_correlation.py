@@ -11,17 +11,17 @@ from typing import Any
 import pytest
 import torch
 
-from noprune.config import ExperimentConfig, canonical, from_dict, run_key
+from noprune.config import ExperimentConfig, TrainConfig, canonical, from_dict, run_key
 from noprune.data import load_dataset
 from noprune.ensemble import EnsembleData, StackedMLP, fit_ensemble
 from noprune.errors import UserError
 from noprune.experiments import batch_key, get_experiment
 from noprune.experiments import noise_correlation as nc
 from noprune.models import build_model
-from noprune.report.leaderboard import Record
 from noprune.report.trace_plot import lines_of, plot_traces
 from noprune.sweep.runner import expand, load_suite
-from noprune.training import TrainConfig, fit
+from noprune.sweep.store import Record
+from noprune.training import fit
 
 CPU = torch.device("cpu")
 TINY = {

@@ -42,6 +42,30 @@ class GradientMagnitude(pruners.ScoringPruner):
         return [g.abs() for g in torch.autograd.grad(copy.loss(batch), theta)]
 '''
 
+PLUGIN_EXTRAS = '''
+
+def tiny_net(options, input_shape, num_classes):
+    """tiny_net:W, a one-hidden-layer ReLU network (a plugin model)"""
+    width = int(options or 8)
+    inputs = int(torch.Size(input_shape).numel())
+    return torch.nn.Sequential(
+        torch.nn.Flatten(),
+        torch.nn.Linear(inputs, width),
+        torch.nn.ReLU(),
+        torch.nn.Linear(width, num_classes),
+    )
+
+
+def blobs(*, seed, n=40, d=6):
+    """two Gaussian blobs in R^d (a plugin data set)"""
+    from noprune.data import Dataset
+
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(2 * n) % 2
+    x = torch.randn(2 * n, d, generator=g) + 2.0 * y[:, None]
+    return Dataset("blobs", x[:n], y[:n], x[n:], y[n:], 2, "classification")
+'''
+
 PYPROJECT = """
 [build-system]
 requires = ["setuptools"]
@@ -53,6 +77,12 @@ version = "0.1.0"
 
 [project.entry-points."noprune.pruners"]
 grad_magnitude = "noprune_demo_plugin:GradientMagnitude"
+
+[project.entry-points."noprune.models"]
+tiny_net = "noprune_demo_plugin:tiny_net"
+
+[project.entry-points."noprune.datasets"]
+blobs = "noprune_demo_plugin:blobs"
 
 [tool.setuptools]
 py-modules = ["noprune_demo_plugin"]
@@ -79,7 +109,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The plugin distribution, built and installed by pip into a folder of its own."""
     source = tmp_path_factory.mktemp("plugin-source")
     (source / "pyproject.toml").write_text(PYPROJECT)
-    (source / "noprune_demo_plugin.py").write_text(textwrap.dedent(PLUGIN))
+    (source / "noprune_demo_plugin.py").write_text(textwrap.dedent(PLUGIN) + PLUGIN_EXTRAS)
     target = tmp_path_factory.mktemp("plugin-site")
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation"]
     subprocess.run([*command, "--no-index", "--target", str(target), str(source)], check=True)
@@ -107,6 +137,8 @@ def test_an_installed_plugin_pruner_is_listed(site: Path, tmp_path: Path) -> Non
     # its order (2.5) puts it between snip and grasp
     names = [line.split()[0] for line in pruners_section.splitlines()[1:] if line.strip()]
     assert names.index("snip") < names.index("grad_magnitude") < names.index("grasp")
+    assert "tiny_net:W, a one-hidden-layer ReLU network (a plugin model)" in listed.stdout.split("models:")[1]
+    assert "two Gaussian blobs in R^d (a plugin data set)" in listed.stdout.split("data sets:")[1]
 
 
 def test_a_plugin_pruner_runs_through_a_sweep_on_the_process_executor(site: Path, tmp_path: Path) -> None:
@@ -131,3 +163,18 @@ def test_a_plugin_pruner_runs_through_a_sweep_on_the_process_executor(site: Path
         "--density", "0.2", "--out", str(tmp_path / "one"), cwd=tmp_path,
     )  # fmt: skip
     assert pruned.returncode == 0, pruned.stderr
+
+
+def test_a_plugin_model_and_data_set_run_through_a_sweep(site: Path, tmp_path: Path) -> None:
+    suite = tmp_path / "models.toml"
+    suite.write_text(
+        SUITE.replace('data = "gaussian:n=40,d=10,n_test=50"', 'data = "blobs:n=30"')
+        .replace('model = "mlp:16,16"', 'model = "tiny_net:12"')
+        .replace('name = "plugin"', 'name = "plugin-models"')
+    )
+    store, results = tmp_path / "s.sqlite", tmp_path / "results"
+    args = ("run", str(suite), "--store", str(store), "--results", str(results), "--no-progress")
+    ran = noprune(site, *args, "--executor", "process", "--workers", "2", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert "8 done, 0 failed" in ran.stdout
+    assert "blobs:n=30 / tiny_net:12" in (results / "plugin-models" / "leaderboard.md").read_text()

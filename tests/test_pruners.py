@@ -266,8 +266,9 @@ def test_imp_rewinds_survivors_to_step_k_every_round_and_keeps_pruned_at_zero(ba
 
 
 def test_imp_keeps_pruned_weights_zero_through_real_training_with_the_noprune_loop():
+    from noprune.config import TrainConfig
     from noprune.data import load_dataset
-    from noprune.training import TrainConfig, make_trainer
+    from noprune.training import make_trainer
 
     data = load_dataset("gaussian:n=30,d=20", seed=0)
     model = tiny_mlp(0, classes=2)

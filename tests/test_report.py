@@ -8,8 +8,8 @@ import pytest
 
 from noprune.cli import main
 from noprune.report.combined import build_report, read_runs
-from noprune.report.leaderboard import Record
 from noprune.report.results import export_csv
+from noprune.sweep.store import Record
 
 
 def record(

@@ -10,10 +10,10 @@ import math
 import pytest
 import torch
 
-from noprune.config import ExperimentConfig, PruneConfig
+from noprune.config import ExperimentConfig, PruneConfig, TrainConfig
 from noprune.ensemble import StackedMLP
 from noprune.errors import UserError
-from noprune.experiments import accuracy, run_experiment, run_experiment_batch
+from noprune.experiments import run_experiment, run_experiment_batch, shared
 from noprune.experiments.robustness import (
     adversarial_ratios,
     input_gradient_norms,
@@ -21,7 +21,6 @@ from noprune.experiments.robustness import (
     spectral_norms,
 )
 from noprune.sweep.runner import expand, load_suite
-from noprune.training import TrainConfig
 
 CPU = torch.device("cpu")
 TIMES = ("scoring_seconds", "train_seconds", "lipschitz_seconds")
@@ -131,7 +130,7 @@ def test_ensemble_bounds_are_each_members_own_single_model_gradients(batch):
     """The gradients of the summed margins on a stacked input are each member's own: compare
     with plain autograd on the member as a standalone nn.Module."""
     configs, _ = batch
-    pruned = accuracy.prune_batch(configs[:2], device=CPU, data_root=None)
+    pruned = shared.prune_batch(configs[:2], device=CPU, data_root=None)
     data = pruned.data
     bounds = lipschitz_metrics(pruned.model, pruned.masks, data.x_train, data.x_test)
     for k in range(2):

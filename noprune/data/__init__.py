@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from noprune import plugins
 from noprune.data import real, synthetic
 from noprune.data.base import Dataset
 from noprune.data.noise import with_input_noise, with_label_noise
@@ -56,6 +57,10 @@ DATASETS: dict[str, str] = {
     "cifar10": "CIFAR-10 from --data-root (torchvision layout, no download)",
     "cifar100": "CIFAR-100 from --data-root (torchvision layout, no download)",
 }
+
+_PLUGINS = plugins.load("noprune.datasets", _FACTORIES)
+_FACTORIES.update(_PLUGINS)
+DATASETS.update({name: plugins.describe(factory) for name, factory in _PLUGINS.items()})
 
 _RESERVED = ("seed", "root")
 _WRAPPERS = {"input_noise": float, "label_noise": float}

@@ -32,10 +32,11 @@ from typing import Any
 import torch
 
 import pruners
+from noprune.config import TrainConfig
 from noprune.data import Dataset, balanced_batch, load_dataset
 from noprune.ensemble import EnsembleData, StackedMLP, fit_ensemble, prune_ensemble
 from noprune.models import build_model
-from noprune.training import TrainConfig, fit
+from noprune.training import fit
 
 CASES = ("a", "b", "c", "d")
 SCORERS = ("snip", "grasp", "synflow")

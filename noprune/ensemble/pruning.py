@@ -18,9 +18,9 @@ from collections.abc import Sequence
 import torch
 
 import pruners
+from noprune.config import TrainConfig
 from noprune.ensemble.stacked import StackedMLP
 from noprune.ensemble.train import EnsembleData, fit_ensemble, gather, per_example_loss
-from noprune.training import TrainConfig
 from pruners.selection import select_rows
 
 Batch = tuple[torch.Tensor, torch.Tensor]

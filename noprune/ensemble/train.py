@@ -18,9 +18,10 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
+from noprune.config import TrainConfig
 from noprune.data import Dataset
 from noprune.ensemble.stacked import StackedMLP
-from noprune.training import Convergence, TrainConfig, lr_factor
+from noprune.training import Convergence, lr_factor
 
 StepRule = Callable[[int, torch.Tensor, torch.Tensor, "torch.Tensor | None"], None]
 

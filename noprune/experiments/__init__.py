@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -27,16 +28,30 @@ from noprune.experiments import (
     noise_correlation,
     robustness,
 )
+from noprune.report import calibration_report, information_plot, memorization_plot, trace_plot
+from noprune.sweep.store import Record
 
 Metrics = dict[str, Any]
 
 
+Figure = Callable[[list[Record], Path], list[Path]]
+"""``figure(records, out_dir)``: write the experiment's own figures (PNG and PDF) into
+``out_dir`` from its records and return their paths ([] when none applies)."""
+
+
 @dataclass(frozen=True)
 class Experiment:
+    """An experiment's entry: ``run``, and optionally ``batch_key`` and ``run_batch`` (one
+    ensemble for compatible configs), ``figures`` it adds to results/SUITE/ beside the
+    metric plots, and ``table`` ((records, suite, command) -> leaderboard.md) replacing the pruner x density
+    leaderboard where its runs are not pruners at densities."""
+
     run: Callable[..., Metrics]
     description: str
     batch_key: Callable[[ExperimentConfig], str | None] | None = None
     run_batch: Callable[..., list[Metrics | Exception]] | None = None
+    figures: tuple[Figure, ...] = ()
+    table: Callable[[list[Record], str, str], str] | None = None
 
 
 EXPERIMENTS: dict[str, Experiment] = {
@@ -51,10 +66,13 @@ EXPERIMENTS: dict[str, Experiment] = {
         "I(mask; labels | init) over label draws: exact zero, bounds, detector, p_eff (SCIENCE.md E6)",
         mask_information.batch_key,
         mask_information.run_batch,
+        figures=(information_plot.figures,),
     ),
     "information_calibration": Experiment(
         calibration.run,
         "the information bounds on synthetic masks of known information: coverage, false positives",
+        figures=(calibration_report.figures,),
+        table=calibration_report.leaderboard,
     ),
     "exact_toy_information": Experiment(
         exact_toy.run,
@@ -65,6 +83,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         "prune, train until every point is memorised or the budget ends, record the fraction memorised (E1)",
         memorization.batch_key,
         memorization.run_batch,
+        figures=(memorization_plot.plot_memorization,),
     ),
     "robustness": Experiment(
         robustness.run,
@@ -77,6 +96,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         "IMP rounds with corr(f, label noise) every epoch: rise within a round, drop at each prune (E3)",
         noise_correlation.batch_key,
         noise_correlation.run_batch,
+        figures=(trace_plot.figures,),
     ),
 }
 

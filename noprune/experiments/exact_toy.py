@@ -46,7 +46,7 @@ from noprune.data import load_dataset, synthetic
 from noprune.data.base import make_generator
 from noprune.ensemble import EnsembleData, StackedMLP
 from noprune.errors import UserError
-from noprune.experiments.accuracy import MLP_MODELS
+from noprune.experiments.shared import MLP_MODELS
 from noprune.models import build_model
 from noprune.pipeline import check_config, prune_stacked
 from noprune.specs import options_of, parse_kwargs, split_spec

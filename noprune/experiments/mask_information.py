@@ -44,7 +44,7 @@ from noprune.data.base import make_generator
 from noprune.ensemble import EnsembleData, StackedMLP
 from noprune.ensemble.pruning import masked_copy
 from noprune.errors import UserError
-from noprune.experiments.accuracy import MLP_MODELS
+from noprune.experiments.shared import MLP_MODELS
 from noprune.models import build_model
 from noprune.pipeline import check_config, make_pruner, pretraining, prune_stacked
 from noprune.specs import split_spec

@@ -77,11 +77,11 @@ from torch.nn import functional as F
 from noprune.config import ExperimentConfig
 from noprune.data import load_dataset
 from noprune.ensemble import MEMORISED, memorisation_stop, train_ensemble
-from noprune.experiments import accuracy
+from noprune.experiments import shared
 from noprune.pipeline import nonzero_density, run_prune
 from noprune.training import evaluate, fit
 
-batch_key = accuracy.batch_key
+batch_key = shared.stacked_key
 """As ``accuracy``: MLPs on the batched pruners, configs differing in seed and density."""
 
 
@@ -113,7 +113,7 @@ def run(config: ExperimentConfig, *, device: torch.device, data_root: str | None
     )
     seconds = time.perf_counter() - start
     return {
-        **accuracy.metrics(
+        **shared.metrics(
             masks,
             effective_nnz=outcome.report["connected"]["nnz"],
             train=evaluate(model, data.x_train, data.y_train),
@@ -131,7 +131,7 @@ def run_batch(
     configs: Sequence[ExperimentConfig], *, device: torch.device, data_root: str | None
 ) -> list[dict[str, Any] | Exception]:
     """``run`` for every config at once, as one ensemble with per-member stopping."""
-    pruned = accuracy.prune_batch(configs, device=device, data_root=data_root)
+    pruned = shared.prune_batch(configs, device=device, data_root=data_root)
     if pruned is None:
         return [run(c, device=device, data_root=data_root) for c in configs]
     n = pruned.data.n_train
@@ -141,7 +141,7 @@ def run_batch(
     )
     out: list[dict[str, Any] | Exception] = []
     for k in range(len(configs)):
-        metrics = accuracy.member_metrics(pruned, result, k)
+        metrics = shared.member_metrics(pruned, result, k)
         if isinstance(metrics, dict):
             # A count over n points, exactly as the single-model path divides it.
             metrics["memorised_fraction"] = round(float(result.memorised[k]) * n) / n

@@ -59,17 +59,16 @@ from typing import Any
 import torch
 
 import pruners
-from noprune.config import ExperimentConfig, canonical
+from noprune.config import ExperimentConfig, TrainConfig, canonical
 from noprune.data import load_dataset
 from noprune.data.base import make_generator
 from noprune.ensemble import EnsembleData, StackedMLP, StackedNetwork, fit_ensemble
 from noprune.errors import UserError
-from noprune.experiments.accuracy import MLP_MODELS
-from noprune.experiments.alone import run_alone
+from noprune.experiments.shared import MLP_MODELS, run_alone
 from noprune.models import build_model
 from noprune.pipeline import check_config
 from noprune.specs import split_spec
-from noprune.training import TrainConfig, TrainingDiverged
+from noprune.training import TrainingDiverged
 from pruners.schedules import iterative
 
 NAME = "noise_correlation"

@@ -38,8 +38,8 @@ and ``interpolated`` (1.0 when every training point is memorised, else 0.0, so a
 cell reads as the fraction of seeds that interpolated). Lipschitz numbers are recorded for
 members that did not interpolate too; a report should read them with ``interpolated``.
 
-Configs that differ only in seed and density run as one ensemble (``accuracy.batch_key`` and
-``accuracy.prune_batch``); ``run`` is the same path for one config (padded with a copy of itself,
+Configs that differ only in seed and density run as one ensemble (``shared.stacked_key`` and
+``shared.prune_batch``); ``run`` is the same path for one config (padded with a copy of itself,
 as ``accuracy`` does), so a member's numbers never depend on the batch it ran in. Only MLPs on
 the batched pruners and two-class data are supported.
 """
@@ -57,8 +57,8 @@ from noprune.config import ExperimentConfig
 from noprune.ensemble import StackedMLP, memorisation_stop, train_ensemble
 from noprune.ensemble.pruning import masked_copy
 from noprune.errors import UserError
-from noprune.experiments import accuracy
-from noprune.experiments.alone import run_alone
+from noprune.experiments import shared
+from noprune.experiments.shared import run_alone
 from noprune.specs import split_spec
 
 ADV_RADIUS = 0.1
@@ -73,16 +73,16 @@ ADV_STEPS = 20
 ADV_STEP = ADV_RADIUS / 4
 """Length of one ascent step (the gradient of the ratio is normalised)."""
 
-batch_key = accuracy.batch_key
+batch_key = shared.stacked_key
 """As ``accuracy``: MLPs on the batched pruners, configs differing in seed and density."""
 
 
 def check(config: ExperimentConfig) -> None:
     """What the ensemble path needs; the data's two classes are checked once it is loaded."""
-    if split_spec(config.model)[0] not in accuracy.MLP_MODELS:
+    if split_spec(config.model)[0] not in shared.MLP_MODELS:
         raise UserError(
             f"robustness trains MLPs as one ensemble; model {config.model!r} is not one of "
-            f"{', '.join(accuracy.MLP_MODELS)}"
+            f"{', '.join(shared.MLP_MODELS)}"
         )
     if config.prune.ablation not in (None, "invert"):
         raise UserError(f"robustness supports the ablation invert only, not {config.prune.ablation!r}")
@@ -219,7 +219,7 @@ def run_batch(
     interpolation, then the Lipschitz bounds of every member (module docstring)."""
     for config in configs:
         check(config)
-    pruned = accuracy.prune_batch(configs, device=device, data_root=data_root)
+    pruned = shared.prune_batch(configs, device=device, data_root=data_root)
     if pruned is None:  # data sets of different shapes: one ensemble each
         return [run_batch([c], device=device, data_root=data_root)[0] for c in configs]
     if pruned.model.weights[-1].shape[1] != 2:
@@ -238,7 +238,7 @@ def run_batch(
     biases = sum(0 if b is None else b[0].numel() for b in pruned.model.biases)
     out: list[dict[str, Any] | Exception] = []
     for k in range(len(configs)):
-        metrics = accuracy.member_metrics(pruned, result, k)
+        metrics = shared.member_metrics(pruned, result, k)
         if isinstance(metrics, dict):
             nnz = metrics["nnz"]
             memorised = float(result.memorised[k])

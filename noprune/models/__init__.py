@@ -14,6 +14,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from noprune import plugins
 from noprune.errors import UnknownNameError, UserError
 from noprune.models import vgg
 from noprune.models.cnn import WIDTHS, SmallCNN
@@ -37,6 +38,10 @@ MODELS: dict[str, str] = {
     "vgg16": "VGG-16 with BatchNorm, global avg pool head (Simonyan & Zisserman 2015)",
     "timm": "any timm model, randomly initialized: timm:NAME, e.g. timm:resnet18",
 }
+
+PLUGINS: dict[str, Callable[..., nn.Module]] = plugins.load("noprune.models", MODELS)
+"""Model factories from other distributions: ``factory(options, input_shape, num_classes)``."""
+MODELS.update({name: plugins.describe(factory) for name, factory in PLUGINS.items()})
 
 INITS: dict[str, str] = {
     "kaiming_normal": "weights N(0, 2 / fan_in), biases 0 (open_lth; the suite's default)",
@@ -87,6 +92,8 @@ def _build(spec: str, input_shape: tuple[int, ...], num_classes: int) -> tuple[s
     name, rest = _split(spec)
     if name not in MODELS:
         raise UnknownNameError("model", name, list(MODELS))
+    if name in PLUGINS:
+        return name, PLUGINS[name](rest, tuple(input_shape), num_classes)
     if name in ("mlp", "mlp_nobias"):
         in_features = int(torch.Size(input_shape).numel())
         widths = _parse_widths(spec, rest)

@@ -14,9 +14,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from noprune.experiments.calibration import NAME, parse_case
-from noprune.report.leaderboard import Record
+from noprune.data.masks import parse_case
 from noprune.report.plots import save_figure
+from noprune.sweep.store import Record
+
+EXPERIMENT = "information_calibration"
 
 COLUMNS = (
     "design", "case", "n", "p", "q", "K or R", "reps", "truth", "lower", "upper", "lower / truth",
@@ -27,7 +29,7 @@ COLUMNS = (
 def _rows(records: Iterable[Record]) -> list[dict[str, Any]]:
     rows = []
     for record in records:
-        if record.config.get("experiment") != NAME or record.status != "done" or not record.metrics:
+        if record.config.get("experiment") != EXPERIMENT or record.status != "done" or not record.metrics:
             continue
         case = parse_case(record.config.get("data", ""))
         info = record.config.get("info", {})
@@ -78,6 +80,19 @@ def calibration_markdown(records: Iterable[Record]) -> str:
                  m.get("seconds")]  # fmt: skip
         lines.append("| " + " | ".join(_fmt(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def leaderboard(records: Iterable[Record], suite: str, command: str) -> str:
+    """The information_calibration experiment's leaderboard.md: one row per synthetic case."""
+    return (
+        f"# Calibration of the information bounds: suite `{suite}`\n\nProduced by `{command}`; "
+        "every number below comes from the runs in `runs.csv`.\n\n" + calibration_markdown(records)
+    )
+
+
+def figures(records: Iterable[Record], out_dir: Path) -> list[Path]:
+    """The information_calibration experiment's figure: ``out_dir/calibration.png`` and ``.pdf``."""
+    return plot_calibration(records, out_dir / "calibration")
 
 
 def plot_calibration(records: Iterable[Record], out_stem: Path) -> list[Path]:

@@ -31,9 +31,9 @@ from noprune.errors import UserError
 from noprune.report.dense_equivalent import METRIC, DenseCurve, dense_curves, match_key
 from noprune.report.leaderboard import (
     Record,
-    _sortable,
     density_labels,
     pruner_label,
+    sortable,
 )
 
 
@@ -139,7 +139,7 @@ def build_report(records: Iterable[Record], columns: Sequence[Column] = COLUMNS)
         note = variant_note(flat)
         label = pruner_label(pruner, flat.get("prune.ablation") or None, str(flat["prune.scope"]), note)
         row = RowKey(
-            pruner, label, tuple((f, _sortable(v)) for f, v in note), round(float(flat["prune.density"]), 9)
+            pruner, label, tuple((f, sortable(v)) for f, v in note), round(float(flat["prune.density"]), 9)
         )
         task = (str(flat["data"]), str(flat["model"]))
         # a network that did not interpolate is often constant: its Lipschitz bounds say nothing

@@ -24,7 +24,7 @@ import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
 from noprune.config import flat_config
-from noprune.report.leaderboard import Record
+from noprune.sweep.store import Record
 
 METRIC = "memorised_fraction"
 #: config fields that must agree between a sparse run and the dense curve it is read off

@@ -13,10 +13,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from noprune.report.leaderboard import Record, Table, build_tables
+from noprune.report.leaderboard import Table, build_tables
 from noprune.report.plots import density_axis, pruner_color, save_figure
+from noprune.sweep.store import Record
 
 METRICS = ("information_lower", "information_upper", "peff_low", "peff_high", "nnz")
+
+
+def figures(records: Iterable[Record], out_dir: Path) -> list[Path]:
+    """The mask_information experiment's figure: ``out_dir/information*.png`` and ``.pdf``."""
+    return plot_information(records, out_dir / "information")
 
 
 def plot_information(records: Iterable[Record], out_stem: Path) -> list[Path]:

@@ -32,6 +32,7 @@ import pruners
 from noprune.config import flat_config, pruner_settings
 from noprune.errors import UnknownNameError
 from noprune.report import references
+from noprune.sweep.store import Record
 
 #: Fixed row order; pruners not listed follow alphabetically.
 FORMATS: tuple[str, ...] = ("md", "latex", "csv", "html")
@@ -48,16 +49,6 @@ _NOTE = (
     "and times, highest otherwise); columns are densities (fraction of weights kept); rows starting "
     "with 'ref:' are published numbers, not measured here, and never compete."
 )
-
-
-@dataclass(frozen=True)
-class Record:
-    """One stored run: its key, full config as a nested dict, status and metrics."""
-
-    key: str
-    config: dict[str, Any]
-    status: str
-    metrics: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -239,7 +230,7 @@ def _task_tables(
         extras_raw = [(f, first.get(f)) for f in split_fields]
         extras = tuple((f, _show(v)) for f, v in extras_raw)
         table = _make_table(experiment, data, model, extras, split_points, metric, annotation)
-        sort_key = (experiment, data, model, tuple(_sortable(v) for _, v in extras_raw))
+        sort_key = (experiment, data, model, tuple(sortable(v) for _, v in extras_raw))
         out.append((sort_key, table))
     return out
 
@@ -267,7 +258,7 @@ def _make_table(
             scope != "global",
             scope,
             ablation or "",
-            tuple((f, _sortable(v)) for f, v in note),
+            tuple((f, sortable(v)) for f, v in note),
             tuple((f, _show(v)) for f, v in note),
             ablation,
         )
@@ -352,7 +343,7 @@ def _show(value: Any) -> str:
     return value if isinstance(value, str) else _norm(value)
 
 
-def _sortable(value: Any) -> tuple[int, float, str]:
+def sortable(value: Any) -> tuple[int, float, str]:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return (0, float(value), "")
     return (1, 0.0, _norm(value))

@@ -17,8 +17,9 @@ from functools import partial
 from pathlib import Path
 
 from noprune.data import parse_data_spec
-from noprune.report.leaderboard import Record, Table, build_tables
+from noprune.report.leaderboard import Table, build_tables
 from noprune.report.plots import legend_right, plain_label, plot_tables, pruner_color, row_colors, save_figure
+from noprune.sweep.store import Record
 
 Readings = dict[str, tuple[tuple[float, float], ...]]
 

@@ -6,18 +6,15 @@ import csv
 import json
 import platform
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
-from noprune.report.calibration_report import calibration_markdown, plot_calibration
-from noprune.report.information_plot import plot_information
 from noprune.report.leaderboard import build_tables, render
-from noprune.report.memorization_plot import plot_memorization
 from noprune.report.plots import plot_metric
-from noprune.report.trace_plot import plot_traces
 from noprune.sweep.provenance import git_state, package_version
-from noprune.sweep.store import STATUSES, Store
+from noprune.sweep.store import STATUSES, Record, Store
 
 EXPORT_COLUMNS = (
     "key",
@@ -71,10 +68,18 @@ def same_record(path: Path, rows: list[dict[str, Any]], shown: Sequence[str]) ->
 
 
 def write_results(
-    store: Store, suite: str, out_dir: Path, *, metrics: Sequence[str], command: str
+    store: Store,
+    suite: str,
+    out_dir: Path,
+    *,
+    metrics: Sequence[str],
+    command: str,
+    experiments: Mapping[str, Any] = MappingProxyType({}),
 ) -> list[Path]:
-    """leaderboard.md (a section per metric), each metric's plot (PNG and PDF), the information
-    figure where runs estimated I(mask; data), runs.csv and provenance.json.
+    """leaderboard.md (a section per metric, or the experiment's own ``table``), each metric's
+    plot (PNG and PDF), the figures the suite's experiments register (``Experiment.figures``),
+    runs.csv and provenance.json. ``experiments``: the registry (``noprune.experiments.EXPERIMENTS``,
+    passed in, so that presentation never imports the experiments).
 
     Where ``runs.csv`` already holds the same runs with the same numbers (timings aside: a rerun
     of a committed suite reproduces every number but not its seconds), it and provenance.json
@@ -89,14 +94,15 @@ def write_results(
         except (OSError, ValueError, KeyError):
             kept = False
     records = store.records(suite)
-    calibration = calibration_markdown(records)
-    if calibration:  # synthetic cases, not pruners x densities: their own table and figure
+    by_experiment: dict[str, list[Record]] = {}
+    for record in records:
+        by_experiment.setdefault(str(record.config.get("experiment", "accuracy")), []).append(record)
+    present = {name: experiments[name] for name in sorted(by_experiment) if name in experiments}
+    tables = [e for e in present.values() if e.table is not None]
+    if tables:  # runs that are not pruners x densities: the experiment's own table
         leaderboard = out_dir / "leaderboard.md"
-        leaderboard.write_text(
-            f"# Calibration of the information bounds: suite `{suite}`\n\nProduced by `{command}`; "
-            "every number below comes from the runs in `runs.csv`.\n\n" + calibration
-        )
-        paths = [leaderboard, *plot_calibration(records, out_dir / "calibration")]
+        leaderboard.write_text(tables[0].table(records, suite, command))
+        paths = [leaderboard]
     else:
         sections = [render(build_tables(records, metric), "md") for metric in metrics]
         leaderboard = out_dir / "leaderboard.md"
@@ -107,9 +113,9 @@ def write_results(
         paths = [leaderboard]
         for metric in metrics:
             paths += plot_metric(records, metric, out_dir / metric)
-    paths += plot_information(records, out_dir / "information")  # only where runs estimated I
-    paths += plot_traces(records, out_dir / "corr_trace")  # only where runs traced corr (E3)
-    paths += plot_memorization(records, out_dir)  # memorization runs (E1, E2)
+    for name, experiment in present.items():
+        for figure in experiment.figures:  # each experiment's own figures
+            paths += figure(by_experiment[name], out_dir)
     if kept:
         return paths
     paths.append(export_csv(rows, out_dir / "runs.csv"))

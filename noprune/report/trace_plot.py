@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from noprune.config import flat_config
-from noprune.report.leaderboard import Record
 from noprune.report.plots import save_figure
+from noprune.sweep.store import Record
 
 HALF = 0.5  # as noprune.experiments.noise_correlation.HALF (not imported: it pulls in torch)
 TICKS = (1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001)
@@ -100,6 +100,11 @@ def _split(lines: Sequence[Line]) -> tuple[str | None, dict[tuple[Any, ...], lis
     for members in panels.values():
         members.sort(key=lambda x: x.settings.get(line_field))
     return line_field, dict(sorted(panels.items(), key=lambda kv: repr(kv[0]))), others
+
+
+def figures(records: Iterable[Record], out_dir: Path) -> list[Path]:
+    """The noise_correlation experiment's figure: ``out_dir/corr_trace*.png`` and ``.pdf``."""
+    return plot_traces(records, out_dir / "corr_trace")
 
 
 def plot_traces(records: Iterable[Record], out_stem: Path) -> list[Path]:

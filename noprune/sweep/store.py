@@ -19,11 +19,22 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from noprune.errors import UserError
-from noprune.report.leaderboard import Record
+
+
+@dataclass(frozen=True)
+class Record:
+    """One stored run: its key, full config as a nested dict, status and metrics."""
+
+    key: str
+    config: dict[str, Any]
+    status: str
+    metrics: dict[str, Any] | None
+
 
 APPLICATION_ID = 0x6E707275  # "npru"
 SCHEMA_VERSION = 1
