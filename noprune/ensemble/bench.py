@@ -275,7 +275,8 @@ def workloads_d(
     seeds = list(range(k))
     out = []
     for name in names:
-        settings = {"rounds": rounds} if name == "synflow" else {}
+        iterative = any(f.name == "rounds" for f in dataclasses.fields(pruners.PRUNERS[name]))
+        settings = {"rounds": rounds} if iterative else {}
 
         def setup() -> tuple[Any, ...]:
             return (StackedMLP.from_models(models),)
@@ -289,18 +290,18 @@ def workloads_d(
         def member(model: torch.nn.Module, i: int, name: str = name, settings: dict = settings) -> None:
             pruners.get(name, **settings).prune(model, density, batch=batches[i], seed=i)
 
-        def warm(name: str = name) -> None:
-            # synflow's rounds are all alike: two of them warm both sides up
-            few = {"rounds": 2} if name == "synflow" else {}
+        def warm(name: str = name, iterative: bool = iterative) -> None:
+            # an iterative pruner's rounds are all alike: two of them warm both sides up
+            few = {"rounds": 2} if iterative else {}
             prune_ensemble(
                 name, StackedMLP.from_models(models), density, seeds=seeds, batch=stacked_batch, **few
             )
             pruners.get(name, **few).prune(copy.deepcopy(models[0]), density, batch=batches[0], seed=0)
 
         flops = None
-        if name == "snip":  # one forward and backward on the scoring batch
+        if name == "snip":  # a known count: one forward and backward on the scoring batch
             flops = train_flops(setup()[0], len(batches[0][0]))
-        detail = f"density {density:g}" + (f", {rounds} rounds" if name == "synflow" else ", 10 per class")
+        detail = f"density {density:g}" + (f", {rounds} rounds" if iterative else ", 10 per class")
         out.append(
             Workload(
                 case=f"d:{name}",
