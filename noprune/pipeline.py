@@ -186,7 +186,7 @@ def describe(
 ) -> dict[str, Any]:
     """The report.json of one pruning: realised figures, settings, seeds and provenance."""
     prune = config.prune
-    bn_mode = "eval" if pruner.name == "synflow" else ("train" if pruner.uses_data else "n/a")
+    bn_mode = pruner.batchnorm_mode
     return {
         "pruner": prune.pruner,
         "pruner_settings": pruner.settings(),

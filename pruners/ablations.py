@@ -80,6 +80,10 @@ class Inverted(Pruner):
     def needs_trainer(self) -> bool:  # type: ignore[override]
         return self.base.needs_trainer
 
+    @property
+    def batchnorm_mode(self) -> str:
+        return self.base.batchnorm_mode
+
     def settings(self):
         return {**self.base.settings(), "invert": True}
 

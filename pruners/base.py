@@ -49,6 +49,15 @@ class Pruner(ABC):
     """{setting: the config field it was stored under before pruner settings existed}, so that
     stored run keys stay valid (SynFlow's ``rounds`` was ``prune.synflow_rounds``)."""
 
+    @property
+    def batchnorm_mode(self) -> str:
+        """The BatchNorm mode the pruner runs the network in: "train", "eval", or "n/a" when it
+        never runs it (reports)."""
+        if self.needs_trainer:
+            return "train"
+        train_mode = getattr(self, "train_mode", None)
+        return "n/a" if train_mode is None else ("train" if train_mode else "eval")
+
     def settings(self) -> dict[str, Any]:
         """The pruner's settings, for reports."""
         return dataclasses.asdict(self)

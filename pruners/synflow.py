@@ -32,6 +32,8 @@ class SynFlow(ScoringPruner):
     rounds: int = 100
     input_shape: tuple[int, ...] | None = None
 
+    batchnorm_mode = "eval"  # R is computed on the absolute network in eval mode
+
     def __post_init__(self) -> None:
         if self.rounds < 1:
             raise ValueError(f"synflow needs at least one round, got rounds = {self.rounds}")
