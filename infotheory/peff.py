@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 
 def bits_per_weight(diameter: float, lipschitz: float, eps: float) -> float:
-    """b = log2(1 + 60 W J / eps), the theorem's bits per surviving weight (SCIENCE.md §1)."""
+    """b = log2(1 + 60 W J / eps), the theorem's bits per surviving weight (docs/SCIENCE.md §1)."""
     if diameter <= 0 or lipschitz <= 0 or eps <= 0:
         raise ValueError("diameter, lipschitz and eps must be positive")
     return math.log2(1.0 + 60.0 * diameter * lipschitz / eps)

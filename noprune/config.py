@@ -33,7 +33,7 @@ class TrainConfig:
     ``milestones`` are epochs at which the ``step`` schedule multiplies the lr by ``gamma``.
     ``augment`` is random crop (padding 4) and horizontal flip, for CIFAR-style images.
     ``gradient_noise``: the std of Gaussian noise added to every gradient entry before each
-    optimizer step (SCIENCE.md E3); only the ``noise_correlation`` experiment's trainer adds it,
+    optimizer step (docs/SCIENCE.md E3); only the ``noise_correlation`` experiment's trainer adds it,
     :func:`fit` and ``fit_ensemble`` refuse a nonzero value.
     ``converge``: also stop at convergence as No Free Prune trains ("till convergence in loss to
     within 0.01, or until accuracy doesn't change for three consecutive epochs"): see
@@ -170,7 +170,7 @@ class PruneConfig:
 
 @dataclass(frozen=True)
 class InfoConfig:
-    """How the information experiments draw the data variable (SCIENCE.md section 4).
+    """How the information experiments draw the data variable (docs/SCIENCE.md section 4).
 
     ``draws``: how many times the data variable is drawn with the init held fixed (K label
     vectors in ``mask_information``; draws sampled for the plug-in estimate in

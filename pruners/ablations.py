@@ -1,5 +1,5 @@
 """Ablations of Frankle, Dziugaite, Roy & Carbin (ICLR 2021), "Pruning neural networks at
-initialization: why are we missing the mark?", applicable to any mask (SCIENCE.md §2).
+initialization: why are we missing the mark?", applicable to any mask (docs/SCIENCE.md §2).
 
 - shuffle: permute each layer's mask independently; keeps every layer's density.
 - reinit: keep the mask, draw fresh initial weights from the same initializer.

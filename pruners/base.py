@@ -83,7 +83,7 @@ class Pruner(ABC):
         weights for imp; with ``apply=False`` the pruned entries keep their values (what the
         shuffle ablation needs). ``invert`` keeps the lowest-ranked weights (the invert
         ablation). ``exclude`` names layers to leave dense; ``include_biases`` makes the biases of
-        Linear and Conv layers prunable too (SCIENCE.md §2: never, unless asked).
+        Linear and Conv layers prunable too (docs/SCIENCE.md §2: never, unless asked).
         """
         density = check_density(density)
         self.check(batch=batch, trainer=trainer, scope=scope)

@@ -1,4 +1,4 @@
-"""Data-blind baselines at initialization: random and magnitude (SCIENCE.md §2)."""
+"""Data-blind baselines at initialization: random and magnitude (docs/SCIENCE.md §2)."""
 
 from __future__ import annotations
 

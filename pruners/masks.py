@@ -1,6 +1,6 @@
 """MaskSet: explicit boolean masks over a model's prunable weights, in a fixed order.
 
-Masks are never inferred from zero weights (SCIENCE.md §2). A MaskSet knows its exact counts
+Masks are never inferred from zero weights (docs/SCIENCE.md §2). A MaskSet knows its exact counts
 overall and per layer, detects layer collapse, keeps pruned weights at zero through training,
 packs to one bit per prunable weight, and saves to safetensors (no pickle).
 """

@@ -1,6 +1,6 @@
 """Which parameters a pruner may prune, in a fixed order.
 
-SCIENCE.md §2: by default the weights of Linear and Conv layers are prunable; their biases only
+docs/SCIENCE.md §2: by default the weights of Linear and Conv layers are prunable; their biases only
 when asked (``include_biases``), normalisation parameters never. The order is the order of
 ``model.named_modules()``, which fixes the bit order of packed masks.
 """

@@ -1,6 +1,6 @@
 """Shared selection: exact top-k over scores, global or layerwise, with a deterministic tie-break.
 
-SCIENCE.md §2: keep exactly round(density * N) weights; never cut at ``score > threshold``.
+docs/SCIENCE.md §2: keep exactly round(density * N) weights; never cut at ``score > threshold``.
 Ties are broken by flat index (the weight that comes first in the fixed parameter order wins),
 through a stable sort, so a mask is a pure function of its scores.
 """

@@ -1,4 +1,4 @@
-"""The ablations of Frankle et al. 2021: shuffle, reinit, invert (SCIENCE.md §2)."""
+"""The ablations of Frankle et al. 2021: shuffle, reinit, invert (docs/SCIENCE.md §2)."""
 
 from __future__ import annotations
 

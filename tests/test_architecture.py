@@ -100,3 +100,20 @@ def test_no_private_name_is_imported_across_modules() -> None:
         if n.startswith("_") and name.split(".")[0] in PACKAGES and name != module
     ]
     assert offending == []
+
+
+def test_the_docs_stand_alone() -> None:
+    """Every file the README, the docs, the suites and the code cite under docs/ exists, and
+    none points outside the repository."""
+    import re
+
+    texts = [
+        ROOT / "README.md",
+        *(ROOT / "docs").glob("*.md"),
+        *(ROOT / "benchmarks" / "suites").glob("*.toml"),
+    ]
+    texts += [p for pkg in (*PACKAGES, "tests") for p in (ROOT / pkg).rglob("*.py")]
+    cited = {m for p in texts for m in re.findall(r"docs/[A-Za-z_]+\.md", p.read_text())}
+    assert cited and all((ROOT / c).is_file() for c in cited), cited
+    outside = [str(p) for p in texts if "../shared" in p.read_text() and p.name != "test_architecture.py"]
+    assert outside == []

@@ -1,4 +1,4 @@
-"""The exact E4 toy (SCIENCE.md E4, paper Fig. 4): enumerated data sets, exact and plug-in
+"""The exact E4 toy (docs/SCIENCE.md E4, paper Fig. 4): enumerated data sets, exact and plug-in
 I(m; D | init), exact zeros of data-blind pruners, and the Fig. 4-like plot."""
 
 from __future__ import annotations

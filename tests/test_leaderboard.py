@@ -26,8 +26,8 @@ BASE = {
 OFFSETS = {0: -0.0625, 1: 0.0, 2: 0.0625}  # sample std exactly 0.0625, mean exactly BASE
 BEST = {1.0: "random", 0.1: "snip", 0.01: "synflow"}
 
-# SCIENCE.md section 5, copied independently of noprune.report.references: VGG-16-BN / CIFAR-10 at
-# densities 1, 0.1, 0.01 (alpha = 0, 1, 2).
+# The SynFlow paper's Fig. 6 (docs/SCIENCE.md §5), copied independently of noprune.report.references:
+# VGG-16-BN / CIFAR-10 at densities 1, 0.1, 0.01 (alpha = 0, 1, 2).
 SCIENCE_CIFAR10_VGG16 = {
     "random": {1.0: 93.5, 0.1: 91.1, 0.01: 79.1},
     "magnitude": {1.0: 93.5, 0.1: 93.1, 0.01: 89.8},

@@ -1,4 +1,4 @@
-"""The mask_information experiment (SCIENCE.md E6): data-blind pruners are exactly 0, data-dependent
+"""The mask_information experiment (docs/SCIENCE.md E6): data-blind pruners are exactly 0, data-dependent
 ones are bounded by H(S) = n bits, and the runner's suite is valid."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The ``memorization`` experiment (SCIENCE.md E1): the metric, per-member stopping, agreement of
+"""The ``memorization`` experiment (docs/SCIENCE.md E1): the metric, per-member stopping, agreement of
 the ensemble with the single-model path, independence from batch composition, and the E1 suite."""
 
 from __future__ import annotations

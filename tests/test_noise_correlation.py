@@ -1,4 +1,4 @@
-"""E3 (SCIENCE.md, paper Figs. 2-3): corr with the label noise through IMP rounds.
+"""E3 (docs/SCIENCE.md, paper Figs. 2-3): corr with the label noise through IMP rounds.
 
 The definition of corr, the rise within a round and the drop at a prune on a tiny run,
 determinism, member = one-seed run, bit-equality with ``fit_ensemble``, gradient noise."""

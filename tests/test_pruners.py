@@ -1,5 +1,5 @@
 """Each pruner as its paper defines it: exact counts, determinism, data (in)dependence, and the
-score of each checked against an independent computation (SCIENCE.md §2)."""
+score of each checked against an independent computation (docs/SCIENCE.md §2)."""
 
 from __future__ import annotations
 

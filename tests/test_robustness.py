@@ -1,4 +1,4 @@
-"""The robustness experiment (SCIENCE.md E5): Lipschitz bounds of the margin z_1 - z_0 are exact
+"""The robustness experiment (docs/SCIENCE.md E5): Lipschitz bounds of the margin z_1 - z_0 are exact
 on hand-computable networks, the lower bounds never exceed the spectral upper bound, an ensemble
 member is what a lone run gives, runs are deterministic, and the two E5 suites can be joined."""
 

@@ -1,4 +1,4 @@
-"""Exact top-k selection, tie-breaks, scopes and schedules (SCIENCE.md §2, common rules)."""
+"""Exact top-k selection, tie-breaks, scopes and schedules (docs/SCIENCE.md §2, common rules)."""
 
 from __future__ import annotations
 

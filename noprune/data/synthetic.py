@@ -1,4 +1,4 @@
-"""Synthetic data sets of SCIENCE.md section 3, generated from a seed (no files).
+"""Synthetic data sets of docs/SCIENCE.md section 3, generated from a seed (no files).
 
 - ``gaussian`` (E1, E6, E7): x ~ N(0, I_d), labels i.i.d. uniform in {0, 1} (the paper's +-1
   as two classes for cross-entropy).

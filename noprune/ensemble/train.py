@@ -26,7 +26,7 @@ from noprune.training import Convergence, lr_factor
 StepRule = Callable[[int, torch.Tensor, torch.Tensor, "torch.Tensor | None"], None]
 
 MEMORISED = math.log(2) / 10
-"""A training point counts as memorised when its loss is <= ln(2)/10 (SCIENCE.md E1)."""
+"""A training point counts as memorised when its loss is <= ln(2)/10 (docs/SCIENCE.md E1)."""
 
 
 @dataclass

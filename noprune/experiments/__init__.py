@@ -63,7 +63,7 @@ EXPERIMENTS: dict[str, Experiment] = {
     ),
     "mask_information": Experiment(
         mask_information.run,
-        "I(mask; labels | init) over label draws: exact zero, bounds, detector, p_eff (SCIENCE.md E6)",
+        "I(mask; labels | init) over label draws: exact zero, bounds, detector, p_eff (E6)",
         mask_information.batch_key,
         mask_information.run_batch,
         figures=(information_plot.figures,),
@@ -76,7 +76,7 @@ EXPERIMENTS: dict[str, Experiment] = {
     ),
     "exact_toy_information": Experiment(
         exact_toy.run,
-        "exact I(m; D | init) of the 21-parameter toy over all 1792 data sets, and plug-in (SCIENCE.md E4)",
+        "exact I(m; D | init) of the 21-parameter toy over all 1792 data sets, and plug-in (E4)",
     ),
     "memorization": Experiment(
         memorization.run,

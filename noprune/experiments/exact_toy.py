@@ -1,10 +1,10 @@
-"""The ``exact_toy_information`` experiment (SCIENCE.md E4, paper Fig. 4): how many bits about
+"""The ``exact_toy_information`` experiment (docs/SCIENCE.md E4, paper Fig. 4): how many bits about
 the data a mask of the 21-parameter toy network carries, I(m; D | init), computed exactly.
 
 The paper fixes the init, draws the data D (6 of the 8 vertices of {+-1}^3 with labels +-1
 independent of x) 32,000 times, prunes for each draw, and takes the plug-in entropy of the mask
 histogram: for a pruner that is deterministic given (init, D), I(m; D | init) = H(m | init)
-(SCIENCE.md section 1).
+(docs/SCIENCE.md section 1).
 
 D takes only M = C(8, 6) * 2^6 = 1792 values, and ``toy`` draws each with probability 1 / M
 (``noprune.data.synthetic.toy_datasets``). Every pruner here is deterministic given (init, D),

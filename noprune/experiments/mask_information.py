@@ -1,4 +1,4 @@
-"""The ``mask_information`` experiment (SCIENCE.md E6 and section 4): I(mask; labels | init).
+"""The ``mask_information`` experiment (docs/SCIENCE.md E6 and section 4): I(mask; labels | init).
 
 Design: the inputs (the first ``info.points`` training inputs of ``data``) and the init (from
 ``seed``) are fixed; the data variable is the label vector y in {0, 1}^n, drawn ``info.draws``
@@ -7,7 +7,7 @@ pruner seed and the same training order, so the masks differ only through the la
 bounds come from ``infotheory.label_information`` (exact zero when all K masks agree; else a
 lower bound from held-out label guesses, among them the masked network at init, sign of
 f(x_i; theta_0 * m), and an upper bound), jointly at confidence 1 - ``info.alpha``; p_eff =
-nnz + I (SCIENCE.md section 1, informal form) is the interval they give.
+nnz + I (docs/SCIENCE.md section 1, informal form) is the interval they give.
 
 Configs that differ only in density run together (:func:`batch_key`, :func:`run_batch`), and
 their prunings share what does not depend on the density:

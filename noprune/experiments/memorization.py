@@ -1,4 +1,4 @@
-"""The ``memorization`` experiment (SCIENCE.md E1, paper Fig. 1a): prune, train until every
+"""The ``memorization`` experiment (docs/SCIENCE.md E1, paper Fig. 1a): prune, train until every
 training point is memorised or the budget is spent, record the fraction of points memorised.
 
 A point counts as memorised when its cross-entropy loss is <= ln(2)/10
@@ -11,7 +11,7 @@ Training. The paper gives "cross-entropy, lr 1e-2" and no optimizer or budget. T
 uses full-batch Adam, lr 0.01, 40 steps, and imp trains the same 40 steps in every round
 (magnitude_after: 40 dense steps): every training in the figure is the same training. Measured
 on 30 seeds per density (30-100-100-2 MLP) against the paper's 16 readings of IMP, SynFlow,
-SNIP, GraSP and random (SCIENCE.md E1); "imp" gives imp's steps per round:
+SNIP, GraSP and random (docs/SCIENCE.md E1); "imp" gives imp's steps per round:
 
 =================================================  ====================  =====================
 setting                                            readings within 0.15  sum of abs differences

@@ -1,4 +1,4 @@
-"""The ``noise_correlation`` experiment (SCIENCE.md E3, paper Figs. 2-3): how much of the label
+"""The ``noise_correlation`` experiment (docs/SCIENCE.md E3, paper Figs. 2-3): how much of the label
 noise a network fits, epoch by epoch, through the rounds of iterative magnitude pruning.
 
 Data: ``teacher`` (y = teacher(x) + z, z ~ N(0, noise_variance) drawn once and kept for the
@@ -13,7 +13,7 @@ that ignores the noise has corr close to 0. ``noise_power`` is recorded so the t
 normalised.
 
 IMP, as ``pruners.after_training.IMP`` and ``noprune.ensemble.pruning.after_training`` define it
-(SCIENCE.md section 2): train, prune 20% of the surviving weights by trained magnitude (global
+(docs/SCIENCE.md section 2): train, prune 20% of the surviving weights by trained magnitude (global
 by default; ``prune.scope``), rewind every parameter to its initial value (``prune.rewind_step``
 must be 0), train again with a fresh optimizer and the same data order. The rounds are the
 repo's IMP schedule to ``prune.density``: the network trains at density 1, then at each density

@@ -1,4 +1,4 @@
-"""The ``robustness`` experiment (SCIENCE.md E5, beyond the paper): a law-of-robustness check.
+"""The ``robustness`` experiment (docs/SCIENCE.md E5, beyond the paper): a law-of-robustness check.
 
 Prune, train until every training point is memorised (loss <= ln(2)/10,
 :data:`noprune.ensemble.MEMORISED`; per-member checks as :func:`noprune.ensemble.memorisation_stop`) or the
@@ -25,7 +25,7 @@ Euclidean norm on inputs, computed in float64 on the trained weights times the m
   layer's row of class c), an upper bound on Lip(f) for a ReLU network (ReLU is 1-Lipschitz;
   biases do not change slopes). ``spectral_product_logits`` = prod_l ||W_l||_2 bounds the
   vector-valued logits instead. Spectral norms by ``torch.linalg.matrix_norm(ord=2)``.
-- ``robustness_scale_nnz`` = sqrt(n d / nnz): the law-of-robustness scale (SCIENCE.md section 1,
+- ``robustness_scale_nnz`` = sqrt(n d / nnz): the law-of-robustness scale (docs/SCIENCE.md section 1,
   Theorem 4, informal form Lip(f) >~ sqrt(n d / p)) with the data-blind p = nnz, the number of
   kept weights (biases are not pruned and not counted; ``bias_parameters`` says how many there
   are). The data-aware scale sqrt(n d / p_eff) needs the ``mask_information`` experiment's

@@ -1,4 +1,4 @@
-"""Dense-equivalent parameter counts (SCIENCE.md E7).
+"""Dense-equivalent parameter counts (docs/SCIENCE.md E7).
 
 Dense networks of increasing width, trained as the sparse ones are, give a curve
 parameters -> fraction of random labels memorised. The curve is made monotone (isotonic

@@ -2,7 +2,7 @@
 
 A cell is the mean, the sample standard deviation (ddof=1; 0 for a single seed) and the number
 of seeds n of one metric over the runs that differ only in their seed. Published numbers
-(``noprune.report.references``, SCIENCE.md section 5) are added as labelled reference rows below the
+(``noprune.report.references``, docs/SCIENCE.md section 5) are added as labelled reference rows below the
 measured ones; they are never pooled with measurements and never compete for "best".
 
 Grouping (what counts as one task): (experiment, data spec, model spec) plus every other config

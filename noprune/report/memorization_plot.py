@@ -30,7 +30,7 @@ PAPER_FIG1A: dict[str, tuple[tuple[float, float], ...]] = {
     "grasp": ((0.90, 0.965), (0.955, 0.6), (0.99, 0.0)),
     "random": ((0.90, 0.5), (0.97, 0.0), (0.99, 0.0)),
 }
-"""(sparsity, fraction memorised) read off the paper's Fig. 1a (SCIENCE.md E1: "IMP ~1.0 up to
+"""(sparsity, fraction memorised) read off the paper's Fig. 1a (docs/SCIENCE.md E1: "IMP ~1.0 up to
 0.975 and ~0.25 at 0.993; SynFlow ~1.0 to 0.96 and ~0.1 at 0.99; SNIP and GraSP ~0.93-1.0 at
 0.90, ~0.6 at 0.955, ~0 by 0.99; random ~0.5 at 0.90 and ~0 by 0.97"); approximate readings."""
 
@@ -42,7 +42,7 @@ PAPER_FIG1B: Readings = {
     "synflow": ((0.97, 0.635), (0.997, 0.16)),
     "grasp": ((0.97, 0.56), (0.997, 0.10)),
 }
-"""(sparsity, train accuracy) at the ends of the paper's Fig. 1b, noisy FashionMNIST (SCIENCE.md E2:
+"""(sparsity, train accuracy) at the ends of the paper's Fig. 1b, noisy FashionMNIST (docs/SCIENCE.md E2:
 "IMP ~70% -> ~59%, magnitude_after ~69% -> ~41%, SNIP, random, SynFlow ~62-65% -> ~12-20%, GraSP
 ~56% -> ~10%" over sparsity 0.970-0.997; the ranges' midpoints); approximate readings."""
 

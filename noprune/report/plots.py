@@ -3,7 +3,7 @@
 reference numbers as dashed lines of the same colour. Colours are fixed per pruner, so figures
 of different tasks compare at a glance.
 
-Experiments in ``COUNT_AXIS`` (the exact toy of SCIENCE.md E4) are plotted against the number of
+Experiments in ``COUNT_AXIS`` (the exact toy of docs/SCIENCE.md E4) are plotted against the number of
 pruned weights on a linear axis instead, as the paper's Fig. 4.
 """
 
@@ -197,7 +197,7 @@ def density_axis(ax: Axes, densities: Sequence[float]) -> None:
 def plot_against_pruned(records: Iterable[Record], metric: str, out_stem: Path) -> list[Path]:
     """``metric`` against the number of pruned weights (linear axis), one line per pruner (mean
     over seeds), one figure per task (experiment, data, model), named as :func:`plot_metric`: the
-    paper's Fig. 4 (SCIENCE.md E4). For information metrics (in bits) it adds the ceiling
+    paper's Fig. 4 (docs/SCIENCE.md E4). For information metrics (in bits) it adds the ceiling
     min(H(D), log2 C(p, kept)) and, as bars at the right, the paper's peak readings."""
     # task -> (pruner, label) -> pruned -> values; task -> pruned -> ceiling
     lines: dict[tuple[str, str, str], dict[tuple[str, str], dict[int, list[float]]]] = defaultdict(

@@ -1,4 +1,4 @@
-"""Published reference numbers for the leaderboards (SCIENCE.md section 5).
+"""Published reference numbers for the leaderboards (docs/SCIENCE.md section 5).
 
 Tanaka, Kunin, Yamins & Ganguli, "Pruning neural networks without any data by iteratively
 conserving synaptic flow" (SynFlow, NeurIPS 2020), Fig. 6 raw data: mean top-1 test accuracy in
@@ -87,7 +87,7 @@ def reference_rows(data: str, model: str) -> dict[str, dict[float, float]]:
 
 
 E4_CITATION = "Kumar, Luo & Sellke 2024, Fig. 4"
-#: SCIENCE.md E4: the peak over pruned counts of I(m; D | init) in bits, as read off the paper's
+#: docs/SCIENCE.md E4: the peak over pruned counts of I(m; D | init) in bits, as read off the paper's
 #: Fig. 4 for the 21-parameter toy, (low, high) per pruner.
 E4_PEAK_BITS: dict[str, tuple[float, float]] = {
     "imp": (8.5, 9.0),
