@@ -594,3 +594,17 @@ def test_prune_biases_counts_every_parameter_of_the_toy(tmp_path: Path) -> None:
     rep = report(tmp_path)
     assert list(rep["per_layer"]) == ["fc1.weight", "fc1.bias", "out.weight", "out.bias"]
     assert rep["config"]["prune"]["biases"] is True
+
+
+def test_a_reader_that_stops_early_gets_no_traceback() -> None:
+    """``noprune list | head -1``: the pipe closes under noprune; it exits quietly."""
+    import subprocess
+    import sys
+
+    listing = subprocess.Popen(
+        [sys.executable, "-m", "noprune", "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    listing.stdout.readline()
+    listing.stdout.close()  # the reader goes away before the listing ends
+    err = listing.stderr.read().decode()
+    assert listing.wait(timeout=60) == 0 and "Traceback" not in err and "BrokenPipe" not in err
