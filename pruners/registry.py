@@ -23,13 +23,24 @@ from typing import Any
 from pruners.after_training import IMP, MagnitudeAfter
 from pruners.base import Pruner
 from pruners.baselines import Magnitude, Random
+from pruners.force import FORCE
 from pruners.grasp import GraSP
 from pruners.iter_snip import IterSNIP
 from pruners.snip import SNIP
 from pruners.synflow import SynFlow
 
 ENTRY_POINTS = "noprune.pruners"
-BUILTIN: tuple[type[Pruner], ...] = (Random, Magnitude, SNIP, IterSNIP, GraSP, SynFlow, MagnitudeAfter, IMP)
+BUILTIN: tuple[type[Pruner], ...] = (
+    Random,
+    Magnitude,
+    SNIP,
+    IterSNIP,
+    FORCE,
+    GraSP,
+    SynFlow,
+    MagnitudeAfter,
+    IMP,
+)
 
 PRUNERS: dict[str, type[Pruner]] = {cls.name: cls for cls in BUILTIN}
 
