@@ -146,8 +146,10 @@ def build_parser() -> ArgumentParser:
     st.add_argument("suite", nargs="?", help="one suite (default: all in the store)")
     add_store_flags(st)
 
-    ig = sub.add_parser("ingest", help="merge one-JSON-file-per-run outputs into the store")
-    ig.add_argument("folder", help="folder of JSON result files written by workers (--json-dir)")
+    ig = sub.add_parser("ingest", help="merge one-JSON-file-per-run outputs, or a runs.csv, into the store")
+    ig.add_argument(
+        "folder", help="folder of JSON result files written by workers (--json-dir), or a suite's runs.csv"
+    )
     ig.add_argument("--suite", default="ingested", help="suite to file the runs under (default ingested)")
     add_store_flags(ig)
 
@@ -413,7 +415,7 @@ def cmd_ingest(args: argparse.Namespace) -> None:
         added, skipped, bad = ingest(store, Path(args.folder), suite=args.suite)
     print(f"ingested {added} results into {args.store} (suite {args.suite}); {skipped} already stored")
     for name in bad:
-        print(f"warning: skipped {name}: not a noprune result file", file=sys.stderr)
+        print(f"warning: skipped {name}: not a noprune result", file=sys.stderr)
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> None:

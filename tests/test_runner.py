@@ -541,3 +541,23 @@ def test_rerunning_a_suite_that_reproduces_its_numbers_keeps_the_committed_recor
     assert {name: (results / name).read_bytes() for name in first} == first
     assert run_cli(suite_file, tmp_path / "c.sqlite", "--set", "train.lr=0.07") == 0
     assert (results / "runs.csv").read_bytes() != first["runs.csv"]
+
+
+def test_ingest_of_a_runs_csv_restores_the_suite_and_exports_it_byte_for_byte(tmp_path, capsys):
+    """A committed runs.csv goes back into a store (to extend a suite without rerunning it):
+    every run done with its numbers and provenance, none twice; a bad row is named, not stored."""
+    from noprune.report.results import export_csv
+
+    committed = Path(__file__).resolve().parents[1] / "results" / "quick" / "runs.csv"
+    store = tmp_path / "s.sqlite"
+    assert main(["ingest", str(committed), "--store", str(store), "--suite", "quick"]) == 0
+    assert "ingested 126" in capsys.readouterr().out
+    assert main(["ingest", str(committed), "--store", str(store), "--suite", "quick"]) == 0
+    assert "ingested 0" in capsys.readouterr().out
+    with Store.open(store) as s:
+        export_csv(s.rows("quick"), tmp_path / "runs.csv")
+    assert (tmp_path / "runs.csv").read_bytes() == committed.read_bytes()
+    lines = committed.read_text().splitlines(keepends=True)
+    (tmp_path / "bad.csv").write_text(lines[0] + "f" + lines[1][1:])  # a key that is not its config's
+    assert main(["ingest", str(tmp_path / "bad.csv"), "--store", str(tmp_path / "t.sqlite")]) == 0
+    assert "skipped bad.csv:2" in capsys.readouterr().err
