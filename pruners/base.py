@@ -45,6 +45,9 @@ class Pruner(ABC):
     """Where the pruner's rows go in tables and legends (lower first; the built-ins 0 to 6)."""
     color: ClassVar[str | None] = None
     """Its colour in every figure (a matplotlib colour); None: one picked from its name."""
+    scopes: ClassVar[tuple[str, ...]] = SCOPES
+    """The scopes the pruner's selection runs in; ("global",) for the methods that set every
+    layer's density themselves (ERK, smart ratio, PHEW)."""
     legacy_settings: ClassVar[dict[str, str]] = {}
     """{setting: the config field it was stored under before pruner settings existed}, so that
     stored run keys stay valid (SynFlow's ``rounds`` was ``prune.synflow_rounds``)."""
@@ -99,6 +102,8 @@ class Pruner(ABC):
         needs."""
         if scope not in SCOPES:
             raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
+        if scope not in self.scopes:
+            raise ValueError(f"pruner {self.name} sets each layer's density itself: scope must be global")
         if self.uses_data and batch is None and not self.needs_trainer:
             raise ValueError(f"pruner {self.name} scores on data: pass batch=(x, y)")
         if self.needs_trainer and trainer is None:

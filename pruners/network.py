@@ -13,7 +13,7 @@ losses, so its gradient is every member's own gradient.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import torch
@@ -39,6 +39,21 @@ class Network(Protocol):
 
     def weights(self) -> list[torch.Tensor]:
         """The prunable tensors, in the fixed parameter order, as they are (detached)."""
+
+    def shapes(self) -> list[torch.Size]:
+        """One member's shape of each prunable tensor (out, in, kernel...)."""
+
+    def per_member(
+        self,
+        score: Callable[[ModuleNetwork, MaskSet, Batch | None], list[torch.Tensor]],
+        masks: Any,
+        batch: Batch | None,
+    ) -> list[torch.Tensor]:
+        """``score`` run on each member as a :class:`ModuleNetwork` (an ``nn.Module`` with its
+        MaskSet, its batch and its own seeded generator, kept across calls), the results in this
+        view's layout. For rules defined on a module's forward pass (PX rewires its
+        activations, NTK-SAP and ProsPr call it with other weights): the stacked view runs them
+        member by member, with the same numbers as one model alone."""
 
     def masked_copy(self, masks: Any, *, dtype: torch.dtype | None = None, train: bool = False) -> Network:
         """A copy with ``masks`` applied, in train or eval mode, for scoring without side effects."""
@@ -69,9 +84,11 @@ class Network(Protocol):
         alive: Any = None,
         invert: bool = False,
         members: Sequence[int] | None = None,
+        counts: Sequence[Sequence[int]] | None = None,
     ) -> Any:
         """Exact top-k per member (``pruners.selection``); with ``members``, only those
-        members' masks change (one density each), the others keep ``alive``'s."""
+        members' masks change (one density each), the others keep ``alive``'s; with ``counts``,
+        member k keeps exactly ``counts[k][l]`` in layer l."""
 
     def train(
         self,
@@ -124,6 +141,12 @@ class ModuleNetwork:
     def weights(self) -> list[torch.Tensor]:
         return [p.detach() for p in self._params()]
 
+    def shapes(self) -> list[torch.Size]:
+        return [p.shape for p in self._params()]
+
+    def per_member(self, score, masks: MaskSet, batch: Batch | None) -> list[torch.Tensor]:
+        return score(self, masks, batch)
+
     def masked_copy(
         self, masks: MaskSet, *, dtype: torch.dtype | None = None, train: bool = False
     ) -> ModuleNetwork:
@@ -156,10 +179,12 @@ class ModuleNetwork:
             for p in self._params()
         ]
 
-    def select(self, scores, densities, *, scope, alive=None, invert=False, members=None) -> MaskSet:
+    def select(
+        self, scores, densities, *, scope, alive=None, invert=False, members=None, counts=None
+    ) -> MaskSet:
         (density,) = densities
         named = dict(zip(self._dense, scores, strict=True))
-        return select(named, density, scope=scope, alive=alive, invert=invert)
+        return select(named, density, scope=scope, alive=alive, invert=invert, counts=counts)
 
     def train(self, masks: MaskSet, steps: int, *, start: int = 0, length=None, members=None) -> None:
         resume = {k: v for k, v in (("start", start), ("length", length)) if v}

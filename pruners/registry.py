@@ -26,20 +26,33 @@ from pruners.baselines import Magnitude, Random
 from pruners.force import FORCE
 from pruners.grasp import GraSP
 from pruners.iter_snip import IterSNIP
+from pruners.ntksap import NTKSAP
+from pruners.phew import PHEW
+from pruners.prospr import ProsPr
+from pruners.px import PX
+from pruners.ratios import ERK, RandomLike, SmartRatio, Uniform
 from pruners.snip import SNIP
 from pruners.synflow import SynFlow
 
 ENTRY_POINTS = "noprune.pruners"
 BUILTIN: tuple[type[Pruner], ...] = (
     Random,
+    Uniform,
+    ERK,
+    SmartRatio,
     Magnitude,
     SNIP,
     IterSNIP,
     FORCE,
+    ProsPr,
     GraSP,
     SynFlow,
+    NTKSAP,
+    PX,
+    PHEW,
     MagnitudeAfter,
     IMP,
+    RandomLike,
 )
 
 PRUNERS: dict[str, type[Pruner]] = {cls.name: cls for cls in BUILTIN}

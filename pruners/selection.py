@@ -30,22 +30,27 @@ def keep_count(density: float, n: int) -> int:
 
 
 def layer_counts(density: float, sizes: Sequence[int], alive: Sequence[int]) -> list[int]:
-    """Per-layer keep counts at one density for the layerwise scope.
+    """Per-layer keep counts at one density for the layerwise scope: each layer gets
+    density * n_l, apportioned (:func:`apportion`) to exactly round(density * N)."""
+    return apportion([density * n for n in sizes], keep_count(density, sum(sizes)), alive)
 
-    Each layer gets density * n_l up to rounding; the rounding is settled by largest remainder
-    (ties to the earlier layer) so the counts add up to exactly round(density * N), and no
-    layer is given more weights than it still has alive.
+
+def apportion(quotas: Sequence[float], total: int, caps: Sequence[int]) -> list[int]:
+    """Integer counts near real ``quotas`` that add up to exactly ``total``, none above its cap.
+
+    Each count is floor(quota) (at most its cap); what is left of ``total`` goes one by one by
+    largest remainder (ties to the earlier layer), skipping layers at their cap.
     """
-    total = keep_count(density, sum(sizes))
-    if total > sum(alive):
-        raise ValueError(f"cannot keep {total} weights, only {sum(alive)} are alive")
-    quotas = [density * n for n in sizes]
-    counts = [min(math.floor(q), a) for q, a in zip(quotas, alive, strict=True)]
-    by_remainder = sorted(range(len(sizes)), key=lambda i: (-(quotas[i] - counts[i]), i))
+    if total > sum(caps):
+        raise ValueError(f"cannot keep {total} weights, only {sum(caps)} are alive")
+    counts = [min(max(math.floor(q), 0), c) for q, c in zip(quotas, caps, strict=True)]
+    if sum(counts) > total:
+        raise ValueError(f"per-layer quotas {list(quotas)} exceed the total {total}")
+    by_remainder = sorted(range(len(quotas)), key=lambda i: (-(quotas[i] - counts[i]), i))
     left = total - sum(counts)
     while left > 0:
         for i in by_remainder:
-            if left and counts[i] < alive[i]:
+            if left and counts[i] < caps[i]:
                 counts[i] += 1
                 left -= 1
     return counts
@@ -97,10 +102,14 @@ def select_rows(
     scope: str = "global",
     alive: Sequence[torch.Tensor] | None = None,
     invert: bool = False,
+    counts: Sequence[Sequence[int]] | None = None,
 ) -> list[torch.Tensor]:
     """:func:`select` for K members at once: per-layer scores [K, ...] -> per-layer bool masks.
 
-    Member k keeps exactly round(densities[k] * N) weights, by the same rule as :func:`select`.
+    Member k keeps exactly round(densities[k] * N) weights, by the same rule as :func:`select`;
+    with ``counts`` (one list of per-layer counts per member, adding up to that total), layer l
+    of member k keeps exactly ``counts[k][l]``: the layerwise selection of a method that sets
+    its own layer densities (``pruners.ratios``).
     """
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
@@ -116,22 +125,27 @@ def select_rows(
     flat = [s.detach().reshape(k, -1).to(torch.float64) for s in scores]
     flat_alive = [a.reshape(k, -1) for a in alive]
     sizes = [f.shape[1] for f in flat]
-    if scope == "layerwise":
+    if counts is not None:
+        if [sum(c) for c in counts] != [keep_count(d, sum(sizes)) for d in densities]:
+            raise ValueError(f"per-layer counts {counts} do not add up to the densities {densities}")
+        layer = torch.tensor([list(c) for c in counts], device=device)
+    elif scope == "layerwise":
         alive_counts = torch.stack([a.sum(dim=1) for a in flat_alive], dim=1).tolist()
-        counts = torch.tensor(
+        layer = torch.tensor(
             [
                 layer_counts(d, sizes, member_alive)
                 for d, member_alive in zip(densities, alive_counts, strict=True)
             ],
             device=device,
         )
+    if counts is not None or scope == "layerwise":
         keeps = [
-            top_k_rows(f, a, counts[:, i], invert=invert)
+            top_k_rows(f, a, layer[:, i], invert=invert)
             for i, (f, a) in enumerate(zip(flat, flat_alive, strict=True))
         ]
     else:
-        counts = torch.tensor([keep_count(d, sum(sizes)) for d in densities], device=device)
-        keep = top_k_rows(torch.cat(flat, dim=1), torch.cat(flat_alive, dim=1), counts, invert=invert)
+        total = torch.tensor([keep_count(d, sum(sizes)) for d in densities], device=device)
+        keep = top_k_rows(torch.cat(flat, dim=1), torch.cat(flat_alive, dim=1), total, invert=invert)
         keeps = list(torch.split(keep, sizes, dim=1))
     return [m.reshape(s.shape) for m, s in zip(keeps, scores, strict=True)]
 
@@ -143,12 +157,14 @@ def select(
     scope: str = "global",
     alive: MaskSet | None = None,
     invert: bool = False,
+    counts: Sequence[Sequence[int]] | None = None,
 ) -> MaskSet:
     """Keep exactly round(density * N) of the weights with the highest scores.
 
     ``global`` ranks all prunable weights together; ``layerwise`` keeps the same density in
     each tensor (up to the rounding rule of :func:`layer_counts`). Weights already pruned in
-    ``alive`` are never revived, which is what iterative schedules need.
+    ``alive`` are never revived, which is what iterative schedules need. ``counts``: one list
+    of per-layer counts, kept exactly (:func:`select_rows`).
     """
     names = list(scores)
     keeps = select_rows(
@@ -157,5 +173,6 @@ def select(
         scope=scope,
         alive=None if alive is None else [alive[n][None] for n in names],
         invert=invert,
+        counts=counts,
     )
     return MaskSet({n: m[0] for n, m in zip(names, keeps, strict=True)})

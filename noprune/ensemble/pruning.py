@@ -19,7 +19,7 @@ import torch
 
 import pruners
 from noprune.config import TrainConfig
-from noprune.ensemble.stacked import StackedMLP
+from noprune.ensemble.stacked import StackedMLP, member_masks
 from noprune.ensemble.train import EnsembleData, fit_ensemble, gather, per_example_loss
 from pruners.selection import select_rows
 
@@ -47,6 +47,9 @@ class StackedNetwork:
         self.include_biases = include_biases
         self.data = data
         self.config = train
+        self.generators = [torch.Generator().manual_seed(s) for s in self.seeds]
+        """Member k's draws (``uniform``, and the member views of ``per_member``), from seeds[k],
+        one stream kept across calls and copies, as ``ModuleNetwork`` keeps its generator."""
 
     @property
     def members(self) -> int:
@@ -61,12 +64,31 @@ class StackedNetwork:
     def weights(self) -> list[torch.Tensor]:
         return [t.detach() for t in self.targets()]
 
+    def shapes(self) -> list[torch.Size]:
+        return [t.shape[1:] for t in self.targets()]
+
+    def per_member(self, score, masks: Masks, batch: Batch | None) -> list[torch.Tensor]:
+        names = [name for name, _ in self.model.targets(self.include_biases)]
+        per = []
+        for k in range(self.model.size):
+            module = self.model.member(k)
+            dense = pruners.MaskSet.dense(module, include_biases=self.include_biases)
+            if list(dense) != names:
+                raise ValueError(f"member {k}'s prunable tensors {list(dense)} are not the stack's {names}")
+            member = pruners.ModuleNetwork(module, dense, generator=self.generators[k])
+            mine = pruners.MaskSet(member_masks(masks, names, k))
+            per.append(score(member, mine, None if batch is None else member_batch(batch, k)))
+        return [torch.stack([p[i] for p in per]) for i in range(len(names))]
+
     def masked_copy(
         self, masks: Masks, *, dtype: torch.dtype | None = None, train: bool = False
     ) -> StackedNetwork:
         # train/eval mode changes nothing here: the stacked MLP has no BatchNorm or dropout.
-        copy = masked_copy(self.model, masks, dtype)
-        return StackedNetwork(copy, seeds=self.seeds, include_biases=self.include_biases)
+        copy = StackedNetwork(
+            masked_copy(self.model, masks, dtype), seeds=self.seeds, include_biases=self.include_biases
+        )
+        copy.generators = self.generators
+        return copy
 
     def loss(self, batch: Batch, temperature: float = 1.0) -> torch.Tensor:
         x, y = batch
@@ -84,18 +106,20 @@ class StackedNetwork:
         return self.model(torch.ones(self.model.size, 1, w.shape[2], dtype=w.dtype, device=w.device)).sum()
 
     def uniform(self) -> list[torch.Tensor]:
-        shapes = [t.shape[1:] for t in self.targets()]
-        per_member = []
-        for seed in self.seeds:
-            generator = torch.Generator().manual_seed(seed)
-            per_member.append(
-                [torch.rand(shape, generator=generator, dtype=torch.float64) for shape in shapes]
-            )
+        shapes = self.shapes()
+        per_member = [
+            [torch.rand(shape, generator=generator, dtype=torch.float64) for shape in shapes]
+            for generator in self.generators
+        ]
         return [torch.stack([m[i] for m in per_member]).to(self.model.device) for i in range(len(shapes))]
 
-    def select(self, scores, densities, *, scope, alive=None, invert=False, members=None) -> Masks:
+    def select(
+        self, scores, densities, *, scope, alive=None, invert=False, members=None, counts=None
+    ) -> Masks:
         if members is None:
-            return select_rows(scores, densities, scope=scope, alive=alive, invert=invert)
+            return select_rows(scores, densities, scope=scope, alive=alive, invert=invert, counts=counts)
+        if counts is not None:
+            raise ValueError("per-layer counts are given for every member, not for some")
         rows = torch.tensor(list(members), device=scores[0].device)
         picked = select_rows(
             [s[rows] for s in scores], densities, scope=scope, alive=[a[rows] for a in alive], invert=invert
@@ -177,6 +201,12 @@ class StackedNetwork:
         with torch.no_grad():
             for t, m in zip(self.model.masked_tensors(len(masks)), masks, strict=True):
                 t.mul_(m.to(t.dtype))
+
+
+def member_batch(batch: Batch, k: int) -> Batch:
+    """Member k's scoring batch from (x [K or 1, B, ...], y [K or 1, B])."""
+    x, y = batch
+    return x[k if x.shape[0] > 1 else 0], y[k if y.shape[0] > 1 else 0]
 
 
 def masked_copy(

@@ -111,7 +111,7 @@ def prune_batch(
     datasets = [load_dataset(c.data, seed=c.seed, root=data_root) for c in members]
     batches = [scoring_batch(c, d) for c, d in zip(members, datasets, strict=True)]
     pruner = make_pruner(first, datasets[0])
-    scores_on_batch = pruner.uses_data and not pruner.needs_trainer  # snip, grasp
+    scores_on_batch = not pruner.needs_trainer  # the pruners at init (data-free ones read its shape)
     if len({d.x_train.shape for d in datasets}) > 1 or (
         scores_on_batch and len({b[0].shape for b in batches}) > 1
     ):

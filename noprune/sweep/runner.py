@@ -174,7 +174,8 @@ def plan_jobs(
         else:
             groups.setdefault(key, []).append(config)
     for members in groups.values():
-        if pruners.PRUNERS[members[0].prune.pruner].needs_trainer:
+        prune = members[0].prune
+        if pruners.get(prune.pruner, **prune.pruner_settings()).needs_trainer:
             members = sorted(members, key=lambda c: c.seed)  # a seed's densities in one ensemble
         cap = limit(members[0]) if limit is not None else None
         count = -(-len(members) // min(batch, cap or batch))
