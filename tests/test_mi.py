@@ -174,3 +174,36 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path):
     assert "required" in one_error_line(cli("mi", *paths))
     assert "not allowed" in one_error_line(cli("mi", *paths, "--labels", good, "--draws", draws))
     assert "--alpha" in one_error_line(cli("mi", *paths, "--labels", good, "--alpha", "1.5"))
+
+
+MODERN = ["uniform", "erk", "smart_ratio", "force", "prospr", "ntksap", "px", "phew"]
+
+
+@pytest.mark.parametrize("name", MODERN)
+def test_masks_of_the_modern_methods_go_through_noprune_mi(tmp_path, name):
+    """Each method pruned on 8 draws of random labels (fixed inputs and init) and its mask files
+    bounded by ``noprune mi``: exactly 0 for the data-free ones and for PX, which reads the
+    inputs but not the labels (its masks are identical); a bound for those that read labels."""
+    import copy
+
+    import pruners
+    from tests.conftest import tiny_mlp
+
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.normal(size=(40, 20)).astype(np.float32))
+    labels = rng.integers(0, 4, size=(8, 40))
+    model = tiny_mlp(0)
+    paths = []
+    for k, y in enumerate(labels):
+        settings = {"rounds": 4} if name in ("force", "px", "ntksap") else {}
+        masks = pruners.get(name, **settings).prune(copy.deepcopy(model), 0.1, batch=(x, torch.from_numpy(y)))
+        paths.append(masks.save(tmp_path / f"m{k}.safetensors") or tmp_path / f"m{k}.safetensors")
+    np.save(tmp_path / "labels.npy", labels % 2)
+    out = json.loads(
+        cli("mi", *paths, "--labels", tmp_path / "labels.npy", "--json", "--permutations", "0").out
+    )
+    if not pruners.get(name).uses_data or name == "px":
+        assert out["exact"]["value"] == 0.0
+    else:
+        assert out["exact"] is None and out["lower"]["value"] >= 0.0
+    assert out["nnz_mean"] == round(0.1 * 1216)
