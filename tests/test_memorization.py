@@ -215,8 +215,8 @@ def test_batch_composition_does_not_change_a_member() -> None:
 
 def test_e1_suite_grid_batches_into_ensembles_of_one_density() -> None:
     suite = load_suite("e1-memorization")
-    pruners = ["random", "uniform", "erk", "smart_ratio", "snip", "force", "prospr", "grasp", "synflow", "ntksap"]
-    pruners += ["px", "phew", "magnitude_after", "imp"]
+    pruners = ["random", "uniform", "erk", "smart_ratio", "snip", "force", "prospr", "grasp", "synflow"]
+    pruners += ["ntksap", "px", "phew", "magnitude_after", "imp"]
     densities = [0.1, 0.07, 0.045, 0.03, 0.025, 0.02, 0.015, 0.01, 0.007]
     assert suite.grids == ({"prune.pruner": pruners, "prune.density": densities, "seed": list(range(250))},)
     assert suite.fixed["experiment"] == "memorization" and suite.metrics[0] == "memorised_fraction"
