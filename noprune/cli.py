@@ -7,9 +7,11 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import signal
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +21,7 @@ from noprune.config import TrainConfig
 from noprune.data import DATASETS
 from noprune.errors import UnknownNameError, UserError
 from noprune.models import INITS, MODELS
+from noprune.paths import inside, output_folder
 from noprune.training import TrainingDiverged
 
 DEFAULT_STORE = "runs/noprune.sqlite"
@@ -270,9 +273,7 @@ def cmd_prune(args: argparse.Namespace) -> None:
     density, unit = density_from(args)
     if unit != "density":
         print(f"--{unit} {getattr(args, unit):g} -> density {density:g} (fraction of weights kept)")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} exists and is not a folder")
+    out = output_folder(args.out, "--out", create=False)  # a bad --out fails now, not after the work
     config = ExperimentConfig(
         data=args.data,
         model=args.model,
@@ -292,7 +293,7 @@ def cmd_prune(args: argparse.Namespace) -> None:
         train=train_config(args, args.train_epochs),
     )
     outcome = run_prune(config, device=args.device, data_root=args.data_root)
-    out.mkdir(parents=True, exist_ok=True)
+    output_folder(out, "--out")
     report = outcome.report
     outcome.masks.save(out / "masks.safetensors", metadata={"pruner": args.pruner, "density": f"{density!r}"})
     save_state(outcome.init_state, out / "init.safetensors")
@@ -328,7 +329,8 @@ def key_values(items: list[str], flag: str) -> dict[str, str]:
     return out
 
 
-def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> None:
+def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Run a suite; exit code 1 when runs of this sweep failed (after the summary line)."""
     from noprune.config import parse_assignment
     from noprune.pipeline import check_config
     from noprune.report.leaderboard import build_tables, render
@@ -347,6 +349,10 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> None:
         check_config(config)  # a bad name or range: one error line before any run starts
     resolve_device(args.device)  # fail early on --device cuda without CUDA
     options = key_values(args.executor_option, "--executor-option")
+    results = inside(output_folder(args.results, "--results", create=False), suite.name, "--results")
+    output_folder(results, "--results", create=False)
+    if args.json_dir:
+        output_folder(args.json_dir, "--json-dir")
     with Store.open(args.store) as store:
         store.lock()
         executor = make_executor(args.executor, workers=args.workers, options=options)
@@ -372,18 +378,19 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> None:
         command = "noprune " + " ".join(argv)
         from noprune.experiments import EXPERIMENTS
 
-        out = Path(args.results) / suite.name
         paths = write_results(
-            store, suite.name, out, metrics=metrics, command=command, experiments=EXPERIMENTS
+            store, suite.name, results, metrics=metrics, command=command, experiments=EXPERIMENTS
         )
     print("wrote " + ", ".join(str(p) for p in paths))
     if not any(p.name == "runs.csv" for p in paths):
         print(
-            f"{Path(args.results) / suite.name}: runs.csv and provenance.json already record "
+            f"{results}: runs.csv and provenance.json already record "
             "these runs and numbers; kept"
         )
     if summary.failed:
         print(f"{summary.failed} runs failed; their errors are in the store (noprune status {suite.name})")
+        return 1
+    return 0
 
 
 def open_existing(path: str):
@@ -397,41 +404,68 @@ def cmd_status(args: argparse.Namespace) -> None:
         suites = [args.suite] if args.suite else store.suites()
         if args.suite and args.suite not in store.suites():
             raise UserError(f"no suite {args.suite!r} in {args.store}; it has: {', '.join(store.suites())}")
-        print(f"{'suite':<20} {'done':>7} {'failed':>7} {'pending':>7} {'running':>7}")
+        # rows marked running are running only while a driver holds the lock; else a killed
+        # driver left them, and the next noprune run on this store runs them again
+        running = "running" if store.driver_running() else "interrupted"
+        print(f"{'suite':<20} {'done':>7} {'failed':>7} {'pending':>7} {running:>11}")
         for name in suites:
             c = store.counts(name)
-            print(f"{name:<20} {c['done']:>7} {c['failed']:>7} {c['pending']:>7} {c['running']:>7}")
+            print(f"{name:<20} {c['done']:>7} {c['failed']:>7} {c['pending']:>7} {c['running']:>11}")
         for row in store.rows(args.suite):
             if row["status"] == "failed" and args.suite:
                 print(f"failed {row['key']}: {(row['error'] or '').splitlines()[0] if row['error'] else ''}")
 
 
 def cmd_ingest(args: argparse.Namespace) -> None:
-    from noprune.sweep.ingest import ingest
+    from noprune.sweep.ingest import ingest, load_results
+    from noprune.sweep.runner import check_suite_name
     from noprune.sweep.store import Store
 
+    check_suite_name(args.suite, "--suite")
+    results = load_results(Path(args.folder))  # all checked before the store is touched
     with Store.open(args.store) as store:
         store.lock()
-        added, skipped, bad = ingest(store, Path(args.folder), suite=args.suite)
+        added, skipped = ingest(store, results, suite=args.suite)
     print(f"ingested {added} results into {args.store} (suite {args.suite}); {skipped} already stored")
-    for name in bad:
-        print(f"warning: skipped {name}: not a noprune result", file=sys.stderr)
+
+
+def stored_records(store_path: str, suite: str | None, metric: str) -> list:
+    """The store's runs (of ``suite``, if given), refused with one line when the suite is not
+    in the store or no finished run of it has ``metric``."""
+    with open_existing(store_path) as store:
+        if suite is not None and suite not in store.suites():
+            known = ", ".join(store.suites()) or "no suites"
+            raise UserError(f"no suite {suite!r} in {store_path}; it has: {known}")
+        records = store.records(suite)
+    names = sorted(
+        {
+            name
+            for r in records
+            if r.status == "done" and r.metrics
+            for name, value in r.metrics.items()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        }
+    )
+    if metric not in names:
+        where = f"suite {suite}" if suite else store_path
+        raise UserError(f"no finished run of {where} has the metric {metric!r}; it has: {', '.join(names)}")
+    return records
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> None:
     from noprune.report.leaderboard import build_tables, render
 
-    with open_existing(args.store) as store:
-        print(render(build_tables(store.records(args.suite), args.metric), args.format))
+    records = stored_records(args.store, args.suite, args.metric)
+    print(render(build_tables(records, args.metric), args.format))
 
 
 def cmd_plot(args: argparse.Namespace) -> None:
     from noprune.report.plots import plot_metric
 
-    with open_existing(args.store) as store:
-        records = store.records(args.suite)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    output_folder(out.parent, "--out", create=False)
+    records = stored_records(args.store, args.suite, args.metric)
+    output_folder(out.parent, "--out")
     paths = plot_metric(records, args.metric, out)
     print("wrote " + ", ".join(str(p) for p in paths))
 
@@ -460,7 +494,9 @@ def cmd_mi(args: argparse.Namespace) -> None:
 def cmd_report(args: argparse.Namespace) -> None:
     from noprune.report.combined import write_report
 
-    print(f"wrote {write_report(Path(args.results), Path(args.out) if args.out else None)}")
+    out = Path(args.out) if args.out else Path(args.results) / "report.md"
+    output_folder(out.parent, "--out" if args.out else "--results", create=False)
+    print(f"wrote {write_report(Path(args.results), out)}")
 
 
 COMMANDS = {
@@ -475,6 +511,11 @@ COMMANDS = {
 }
 
 
+# What the machine, not the code, can make a write fail with: a full disk or quota, a file over
+# the size limit, a read-only file system, no permission.
+MACHINE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
+
+
 def _interrupt(signum: int, frame: object) -> None:
     """SIGTERM (kill, a scheduler's cancel) stops a command as Ctrl-C does: the executor
     terminates its workers and the store is unlocked, instead of leaving orphaned workers
@@ -484,15 +525,17 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _interrupt)
+    code = 0
     try:
         argv = list(sys.argv[1:] if argv is None else argv)
         args = build_parser().parse_args(argv)
         if args.command == "list":
             cmd_list()
         elif args.command == "run":
-            cmd_run(args, argv)
+            code = cmd_run(args, argv)
         else:
             COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe or a full disk shows here, inside the handlers below
     except UserError as error:
         print(f"noprune: error: {error}", file=sys.stderr)
         return 2
@@ -500,17 +543,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"noprune: error: {error}; lower the learning rate (--lr)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(
-            "noprune: interrupted; finished results are stored, run the same command to resume",
-            file=sys.stderr,
-        )
+        stores = argv is not None and argv[:1] == ["run"]  # only a sweep stores as it goes
+        resume = "; finished results are stored, run the same command to resume" if stores else ""
+        print(f"noprune: interrupted{resume}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader went away (noprune list | head): nothing left to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except sqlite3.OperationalError as error:  # the store's disk is full or became read-only
+        print(f"noprune: error: cannot write the store ({error}); stored results are kept", file=sys.stderr)
+        return 2
+    except OSError as error:
+        if error.errno not in MACHINE_ERRORS:
+            raise
+        where = error.filename or "standard output"
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush
+        print(f"noprune: error: cannot write {where}: {error.strerror}", file=sys.stderr)
+        return 2
     finally:
         signal.signal(signal.SIGTERM, previous)
-    return 0
+    return code
 
 
 if __name__ == "__main__":

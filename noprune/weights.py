@@ -5,18 +5,16 @@ from __future__ import annotations
 import os
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+
+from pruners.masks import save_safetensors
 
 FORMAT = "noprune-weights-v1"
 
 
 def save_state(state: dict[str, torch.Tensor], path: str | os.PathLike) -> None:
     """Write a state dict (the weights a mask applies to) as safetensors."""
-    save_file(
-        {k: v.detach().cpu().contiguous() for k, v in state.items()},
-        os.fspath(path),
-        metadata={"format": FORMAT},
-    )
+    save_safetensors({k: v.detach().cpu().contiguous() for k, v in state.items()}, path, {"format": FORMAT})
 
 
 def load_state(path: str | os.PathLike) -> dict[str, torch.Tensor]:

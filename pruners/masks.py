@@ -16,13 +16,27 @@ from typing import Any
 
 import numpy as np
 import torch
+import safetensors.torch
 from safetensors import safe_open
-from safetensors.torch import save_file
 from torch import nn
 
 from pruners.params import prunable_parameters
 
 FORMAT = "noprune-maskset-v1"
+
+
+def save_safetensors(
+    tensors: Mapping[str, torch.Tensor], path: str | os.PathLike, metadata: Mapping[str, str]
+) -> None:
+    """Write a safetensors file whose header has its keys sorted, so equal tensors and metadata
+    give byte-identical files (the library orders metadata by hash, differently each run). The
+    file is created under the user's umask, as ``open`` creates files."""
+    blob = safetensors.torch.save(dict(tensors), metadata=dict(metadata))
+    length = int.from_bytes(blob[:8], "little")
+    header = json.dumps(json.loads(blob[8 : 8 + length]), sort_keys=True, separators=(",", ":")).encode()
+    header += b" " * (-len(header) % 8)  # the data that follows stays 8-byte aligned
+    with open(path, "wb") as f:
+        f.write(len(header).to_bytes(8, "little") + header + blob[8 + length :])
 
 # The gradient hook that keeps each parameter's pruned entries at zero; one per parameter, so
 # applying a new mask replaces the old one instead of stacking hooks. Keyed by id (tensors
@@ -178,7 +192,7 @@ class MaskSet(Mapping[str, torch.Tensor]):
     def save(self, path: str | os.PathLike, metadata: Mapping[str, str] | None = None) -> None:
         """Write the masks to a safetensors file; the parameter order goes in the metadata."""
         meta = {"format": FORMAT, "order": json.dumps(list(self)), **(metadata or {})}
-        save_file({n: m.contiguous().cpu() for n, m in self.items()}, os.fspath(path), metadata=meta)
+        save_safetensors({n: m.contiguous().cpu() for n, m in self.items()}, path, meta)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> MaskSet:

@@ -27,3 +27,14 @@ def torch_threads(payload: dict) -> dict:
     import torch
 
     return {"threads": torch.get_num_threads(), "pid": os.getpid()}
+
+
+def die_if(payload: dict) -> dict:
+    """Kills its own worker process with SIGKILL (as the out-of-memory killer does) when
+    payload["die"] is true, after payload["seconds"]; else sleeps that long and returns x."""
+    import signal
+
+    time.sleep(payload.get("seconds", 0))
+    if payload.get("die"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return {"x": payload["x"], "pid": os.getpid()}

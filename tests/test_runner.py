@@ -308,7 +308,7 @@ def test_a_failing_or_diverging_run_is_stored_as_failed_and_the_sweep_goes_on(tm
     suite = tmp_path / "mixed.toml"
     suite.write_text(MIXED)
     store = tmp_path / "s.sqlite"
-    assert run_cli(suite, store, "--executor", "serial") == 0
+    assert run_cli(suite, store, "--executor", "serial") == 1  # runs failed: exit code 1
     db = sqlite3.connect(store)
     rows = db.execute("SELECT config, status, error FROM runs").fetchall()
     db.close()
@@ -383,6 +383,11 @@ def test_status_ingest_leaderboard_and_plot(tmp_path, suite_file, capsys):
     assert "tiny" in capsys.readouterr().out
     other = tmp_path / "other.sqlite"
     (json_dir / "junk.json").write_text("{not json")
+    (json_dir / ".tmp-abc.json").write_text("{half writ")  # a worker killed mid-write: ignored
+    assert main(["ingest", str(json_dir), "--store", str(other), "--suite", "tiny"]) == 2
+    assert "junk.json: not a JSON file" in capsys.readouterr().err
+    assert not other.exists()  # all or nothing: the store was not even made
+    (json_dir / "junk.json").unlink()
     assert main(["ingest", str(json_dir), "--store", str(other), "--suite", "tiny"]) == 0
     assert "ingested 12" in capsys.readouterr().out
     assert main(["ingest", str(json_dir), "--store", str(other), "--suite", "tiny"]) == 0
@@ -545,7 +550,8 @@ def test_rerunning_a_suite_that_reproduces_its_numbers_keeps_the_committed_recor
 
 def test_ingest_of_a_runs_csv_restores_the_suite_and_exports_it_byte_for_byte(tmp_path, capsys):
     """A committed runs.csv goes back into a store (to extend a suite without rerunning it):
-    every run done with its numbers and provenance, none twice; a bad row is named, not stored."""
+    every run done with its numbers and provenance, none twice; a bad row is named, and nothing
+    of its file is stored."""
     from noprune.report.results import export_csv
 
     committed = Path(__file__).resolve().parents[1] / "results" / "quick" / "runs.csv"
@@ -560,5 +566,6 @@ def test_ingest_of_a_runs_csv_restores_the_suite_and_exports_it_byte_for_byte(tm
     assert (tmp_path / "runs.csv").read_bytes() == committed.read_bytes()
     lines = committed.read_text().splitlines(keepends=True)
     (tmp_path / "bad.csv").write_text(lines[0] + "f" + lines[1][1:])  # a key that is not its config's
-    assert main(["ingest", str(tmp_path / "bad.csv"), "--store", str(tmp_path / "t.sqlite")]) == 0
-    assert "skipped bad.csv:2" in capsys.readouterr().err
+    assert main(["ingest", str(tmp_path / "bad.csv"), "--store", str(tmp_path / "t.sqlite")]) == 2
+    assert "bad.csv:2: field 'key' is not the key of its config" in capsys.readouterr().err
+    assert not (tmp_path / "t.sqlite").exists()  # nothing written

@@ -222,6 +222,7 @@ def write_report(results_dir: Path, out: Path | None = None) -> Path:
     out = out or Path(results_dir) / "report.md"
     suites = ", ".join(f"`{p.parent.name}`" for p in paths)
     body = build_report(read_runs(paths))
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         f"# Report: nnz, I(mask; data), p_eff, memorisation and Lipschitz side by side\n\n"
         f"Produced by `noprune report` from the committed runs of the suites {suites}.\n\n{body}"

@@ -133,11 +133,21 @@ def write_results(
         "devices": sorted({r["device"] for r in rows if r["device"]}),
         "torch": sorted({r["torch"] for r in rows if r["torch"]}),
         "run_commits": sorted({r["git_commit"] for r in rows if r["git_commit"]}),
-        "compute_seconds": sum(
-            (r["finished"] or 0) - (r["started"] or 0) for r in rows if r["status"] == "done"
-        ),
+        "compute_seconds": compute_seconds(rows),
     }
     path = out_dir / "provenance.json"
     path.write_text(json.dumps(provenance, indent=2) + "\n")
     paths.append(path)
     return paths
+
+
+def compute_seconds(rows: Sequence[Mapping[str, Any]]) -> float:
+    """Worker time the stored runs took: each job's interval once. The members of an ensemble
+    share their job's start and end, so summing per run would charge each member the whole
+    ensemble's time (K times the work)."""
+    jobs = {
+        (r["host"], r["started"], r["finished"])
+        for r in rows
+        if r["status"] in ("done", "failed") and r["started"] is not None and r["finished"] is not None
+    }
+    return sum(finished - started for _, started, finished in jobs)

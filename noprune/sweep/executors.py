@@ -24,15 +24,22 @@ from __future__ import annotations
 import abc
 import concurrent.futures
 import functools
+import itertools
 import multiprocessing
 import os
 import pickle
+import shutil
+import signal
+import tempfile
 import threading
 import time
 import traceback
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from noprune.errors import UnknownNameError, UserError
@@ -176,31 +183,156 @@ def _init_worker_threads(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
+def _marked_call(mark: str, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Runs in a pool worker: note which process took the call (its pid in the file ``mark``),
+    then make it. If the process dies, the pool learns whose call it held from this note."""
+    with open(mark, "w") as f:
+        f.write(str(os.getpid()))
+    return fn(*args, **kwargs)
+
+
+class WorkerDied(RuntimeError):
+    """The worker process running a call died (killed by a signal, as the out-of-memory killer
+    does, or exited) before the call returned."""
+
+
+def _death(exitcode: int | None) -> str | None:
+    """How a worker ended, if it died by itself; None if it is alive, exited cleanly, or was
+    terminated by the pool (SIGTERM) after another worker died."""
+    if exitcode is None or exitcode in (0, -signal.SIGTERM):
+        return None
+    if exitcode < 0:
+        name = signal.Signals(-exitcode).name
+        hint = "; the out-of-memory killer sends it when memory runs out" if name == "SIGKILL" else ""
+        return f"killed by {name}{hint}"
+    return f"exited with code {exitcode}"
+
+
+@dataclass
+class _Call:
+    """One submitted call of the process executor, and how many pools broke while it ran."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    mark: Path
+    breaks: int = 0
+
+
 class ProcessExecutor(Executor):
     """A ``ProcessPoolExecutor`` with the "spawn" start method (fork is unsafe with torch's threads); each
     worker runs ``torch.set_num_threads(max(1, os.cpu_count() // workers))``.
 
+    A worker that dies (SIGKILL from the out-of-memory killer, a segfault, ``os._exit``) breaks a
+    ``ProcessPoolExecutor`` and fails every call in it. Here the call that the dead worker held
+    fails alone, with :class:`WorkerDied`; the pool is rebuilt and every other unfinished call is
+    submitted again (a call whose pool breaks ``MAX_BREAKS`` times while it runs fails too).
+
     Spawned workers re-import the main module: scripts that use it need an ``if __name__ == "__main__":``
-    guard. ``shutdown(cancel=True)`` cancels pending calls and terminates the workers, so running calls
-    are lost (their futures fail with ``BrokenProcessPool``).
+    guard. ``shutdown(cancel=True)`` cancels unfinished calls and terminates the workers.
     """
 
     name = "process"
+    MAX_BREAKS = 3
 
     def __init__(self, workers: int = 0) -> None:
         super().__init__()
         self.workers = workers or _cpu_count()
-        threads = max(1, _cpu_count() // self.workers)
-        self._pool = concurrent.futures.ProcessPoolExecutor(
+        self._threads = max(1, _cpu_count() // self.workers)
+        self._marks = Path(tempfile.mkdtemp(prefix="noprune-calls-"))
+        self._count = itertools.count()
+        self._lock = threading.RLock()
+        self._calls: dict[concurrent.futures.Future, _Call] = {}
+        self._broken: list[tuple[concurrent.futures.Future, _Call]] = []
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> concurrent.futures.ProcessPoolExecutor:
+        return concurrent.futures.ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker_threads,
-            initargs=(threads,),
+            initargs=(self._threads,),
         )
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future:
         self._check_open()
-        return self._pool.submit(fn, *args, **kwargs)
+        outer: concurrent.futures.Future = concurrent.futures.Future()
+        call = _Call(fn, args, kwargs, self._marks / str(next(self._count)))
+        with self._lock:
+            self._calls[outer] = call
+            self._start(outer, call)
+        return outer
+
+    def _start(self, outer: concurrent.futures.Future, call: _Call) -> None:
+        """Submit ``call`` to the current pool (the caller holds the lock)."""
+        pool = self._pool
+        try:
+            inner = pool.submit(_marked_call, str(call.mark), call.fn, call.args, call.kwargs)
+        except BrokenProcessPool:  # it broke a moment ago: the call waits for the next pool
+            self._hold(outer, call, pool)
+            return
+        inner.add_done_callback(lambda f: self._finished(outer, call, pool, f))
+
+    def _hold(
+        self, outer: concurrent.futures.Future, call: _Call, pool: concurrent.futures.ProcessPoolExecutor
+    ) -> None:
+        """Keep a call that ``pool`` failed by breaking; the first one held starts the recovery."""
+        with self._lock:
+            first = not self._broken
+            self._broken.append((outer, call))
+        if first:
+            threading.Thread(target=self._recover, args=(pool,), daemon=True).start()
+
+    def _finished(
+        self,
+        outer: concurrent.futures.Future,
+        call: _Call,
+        pool: concurrent.futures.ProcessPoolExecutor,
+        inner: concurrent.futures.Future,
+    ) -> None:
+        """The inner future is done: pass its outcome on, or, if its pool broke, hold the call
+        for :meth:`_recover` (the first broken call of a pool starts it)."""
+        error = None if inner.cancelled() else inner.exception()
+        if isinstance(error, BrokenProcessPool) and not self._closed:
+            self._hold(outer, call, pool)
+            return
+        with self._lock:
+            self._calls.pop(outer, None)
+        call.mark.unlink(missing_ok=True)
+        if inner.cancelled() or outer.done():
+            outer.cancel()
+        elif error is not None:
+            _settle(outer, exc=error)
+        else:
+            _settle(outer, value=inner.result())
+
+    def _recover(self, pool: concurrent.futures.ProcessPoolExecutor) -> None:
+        """After ``pool`` broke: fail the calls of the worker that died, rerun the others."""
+        processes = dict(getattr(pool, "_processes", None) or {})
+        manager = getattr(pool, "_executor_manager_thread", None)
+        if manager is not None:
+            manager.join()  # the pool has failed every call it held and stopped its workers
+        for process in processes.values():
+            process.join()
+        deaths = {pid: _death(process.exitcode) for pid, process in processes.items()}
+        with self._lock:
+            broken, self._broken = self._broken, []
+            if self._closed:
+                for outer, _ in broken:
+                    outer.cancel()
+                return
+            self._pool = self._new_pool()
+            for outer, call in broken:
+                pid = _read_pid(call.mark)
+                death = deaths.get(pid) if pid is not None else None
+                call.breaks += pid is not None
+                if death is None and call.breaks < self.MAX_BREAKS:
+                    call.mark.unlink(missing_ok=True)
+                    self._start(outer, call)
+                    continue
+                self._calls.pop(outer, None)
+                why = death or f"its worker was lost {call.breaks} times"
+                _settle(outer, exc=WorkerDied(f"the worker process {pid} running this call died: {why}"))
 
     def as_completed(self, futures: Iterable[Any]) -> Iterator[Any]:
         return concurrent.futures.as_completed(_unique(futures))
@@ -208,13 +340,21 @@ class ProcessExecutor(Executor):
     def shutdown(self, cancel: bool = False) -> None:
         if self._closed:
             return
-        self._closed = True
         if not cancel:
-            self._pool.shutdown(wait=True)
+            concurrent.futures.wait(list(self._calls))  # reruns after a worker died included
+        with self._lock:
+            self._closed = True
+            pool = self._pool
+            outers = list(self._calls)
+        if not cancel:
+            pool.shutdown(wait=True)
+            shutil.rmtree(self._marks, ignore_errors=True)
             return
-        processes = list((getattr(self._pool, "_processes", None) or {}).values())
-        manager = getattr(self._pool, "_executor_manager_thread", None)
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for outer in outers:
+            outer.cancel()
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        manager = getattr(pool, "_executor_manager_thread", None)
+        pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             if process.is_alive():
                 process.terminate()
@@ -222,6 +362,15 @@ class ProcessExecutor(Executor):
             process.join(timeout=10)
         if manager is not None:
             manager.join(timeout=10)
+        shutil.rmtree(self._marks, ignore_errors=True)
+
+
+def _read_pid(mark: Path) -> int | None:
+    """The pid a worker wrote when it took a call, or None if no worker took it."""
+    try:
+        return int(mark.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 # ------------------------------------------------------------------------------------------------------ dask

@@ -17,70 +17,113 @@ from noprune.config import canonical_json, from_dict, run_key
 from noprune.errors import UserError
 from noprune.sweep.store import PROVENANCE, Store
 
-REQUIRED = {"key", "experiment", "config", "status"}
+FIELDS: dict[str, tuple[type, ...]] = {  # a result's fields and the JSON types each may take
+    "key": (str,),
+    "experiment": (str,),
+    "config": (str,),
+    "status": (str,),
+    "metrics": (dict, type(None)),
+    "error": (str, type(None)),
+    "started": (int, float, type(None)),
+    "finished": (int, float, type(None)),
+    "provenance": (dict,),
+}
+REQUIRED = ("key", "experiment", "config", "status")
+PROVENANCE_TYPES = (str, int, type(None))
 
 
-def ingest(store: Store, source: Path, *, suite: str) -> tuple[int, int, list[str]]:
-    """Store every result in ``source`` (a folder of result files or a runs.csv); return
-    (added, already stored, rejected names)."""
+def load_results(source: Path) -> list[dict]:
+    """Every result in ``source`` (a folder of result files or a runs.csv), each checked; the
+    first malformed one stops the ingest with one line naming its file and field, before
+    anything is written."""
     if source.is_file() and source.suffix == ".csv":
         results = csv_results(source)
     elif source.is_dir():
         results = folder_results(source)
     else:
         raise UserError(f"no folder or runs.csv {source} to ingest; pass the --json-dir a sweep wrote to")
-    added, skipped, bad = 0, 0, []
+    checked = []
     for name, result in results:
-        try:
-            check_result(result)
-        except (ValueError, UserError, TypeError, KeyError):
-            bad.append(name)
-            continue
+        check_result(name, result)
+        checked.append(result)
+    return checked
+
+
+def ingest(store: Store, results: list[dict], *, suite: str) -> tuple[int, int]:
+    """Store checked ``results`` (from :func:`load_results`) under ``suite``; return (added,
+    already stored). A run already done is never overwritten."""
+    added = skipped = 0
+    for result in results:
         store.add(suite, [(result["key"], result["experiment"], result["config"])])
         if store.record(result):
             added += 1
         else:
             skipped += 1
-    return added, skipped, bad
+    return added, skipped
 
 
-def check_result(result: object) -> None:
-    """A result must carry its key, experiment, config and a final status, and its key must be
-    the key of its config."""
-    if (
-        not isinstance(result, dict)
-        or not REQUIRED <= set(result)
-        or result["status"] not in ("done", "failed")
-    ):
-        raise ValueError("missing fields")
-    config = from_dict(json.loads(result["config"]))
+def check_result(name: str, result: object) -> None:
+    """A result carries its key, experiment, config and a final status, each field of its JSON
+    type, and its key is the key of its config; else one :class:`UserError` line."""
+    if not isinstance(result, dict):
+        raise UserError(f"{name}: not a noprune result (a JSON object with key, config, status, metrics)")
+    for field in REQUIRED:
+        if field not in result:
+            raise UserError(f"{name}: not a noprune result: no field {field!r}")
+    for field, types in FIELDS.items():
+        value = result.get(field, {} if field == "provenance" else None)
+        if not isinstance(value, types) or isinstance(value, bool):
+            kinds = " or ".join("null" if t is type(None) else JSON_NAMES[t] for t in types)
+            raise UserError(f"{name}: field {field!r} must be {kinds}, got {type(value).__name__}")
+    if result["status"] not in ("done", "failed"):
+        raise UserError(f"{name}: field 'status' must be done or failed, got {result['status']!r}")
+    if result["status"] == "done" and not result.get("metrics"):
+        raise UserError(f"{name}: a done result needs its field 'metrics'")
+    for field, value in result.get("provenance", {}).items():
+        if field not in PROVENANCE or not isinstance(value, PROVENANCE_TYPES):
+            raise UserError(f"{name}: field 'provenance.{field}' is not a provenance field of a run")
+    try:
+        config = from_dict(json.loads(result["config"]))
+    except (ValueError, TypeError, KeyError, UserError) as error:
+        raise UserError(f"{name}: field 'config' is not a run's config ({error})") from None
     if run_key(config) != result["key"] or canonical_json(config) != result["config"]:
-        raise ValueError("key does not match config")
+        raise UserError(f"{name}: field 'key' is not the key of its config (or the config is not canonical)")
+
+
+JSON_NAMES = {str: "a string", dict: "an object", int: "a number", float: "a number"}
 
 
 def folder_results(folder: Path) -> Iterator[tuple[str, object]]:
     for path in sorted(folder.glob("*.json")):
+        if path.name.startswith("."):  # a worker's temporary file, never renamed into place
+            continue
         try:
-            yield path.name, json.loads(path.read_text())
-        except ValueError:
-            yield path.name, None
+            yield str(path), json.loads(path.read_text())
+        except (ValueError, OSError) as error:
+            raise UserError(f"{path}: not a JSON file ({error})") from None
 
 
 def csv_results(path: Path) -> Iterator[tuple[str, object]]:
     """The rows of a runs.csv as results: metrics parsed, provenance regrouped."""
-    with path.open(newline="") as f:
-        for line, row in enumerate(csv.DictReader(f), start=2):
-            name = f"{path.name}:{line}"
-            try:
-                result = {k: row[k] for k in ("key", "status", "experiment", "config")}
-                result["metrics"] = json.loads(row["metrics"]) if row.get("metrics") else None
-                result["error"] = row.get("error") or None
-                result["started"] = float(row["started"]) if row.get("started") else None
-                result["finished"] = float(row["finished"]) if row.get("finished") else None
-                provenance = {k: row.get(k) or None for k in PROVENANCE}
-                if provenance["git_dirty"] is not None:
-                    provenance["git_dirty"] = int(provenance["git_dirty"])
-                result["provenance"] = provenance
-            except (KeyError, ValueError):
-                result = None
-            yield name, result
+    try:
+        with path.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise UserError(f"{path}: not a readable runs.csv ({error})") from None
+    for line, row in enumerate(rows, start=2):
+        name = f"{path}:{line}"
+        try:
+            result: dict = {k: row[k] for k in ("key", "status", "experiment", "config")}
+            result["metrics"] = json.loads(row["metrics"]) if row.get("metrics") else None
+            result["error"] = row.get("error") or None
+            result["started"] = float(row["started"]) if row.get("started") else None
+            result["finished"] = float(row["finished"]) if row.get("finished") else None
+            provenance = {k: row.get(k) or None for k in PROVENANCE}
+            if provenance["git_dirty"] is not None:
+                provenance["git_dirty"] = int(provenance["git_dirty"])
+            result["provenance"] = provenance
+        except KeyError as error:
+            raise UserError(f"{name}: no column {error}; not a runs.csv of noprune run") from None
+        except (ValueError, TypeError) as error:
+            raise UserError(f"{name}: not a noprune result ({error})") from None
+        yield name, result

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 import time
 import tomllib
 from collections.abc import Callable
@@ -60,6 +61,7 @@ from noprune.sweep.worker import execute, execute_batch, result_record
 
 SUITES_DIR = REPO / "benchmarks" / "suites"
 SUITE_KEYS = {"name", "description", "fixed", "grid", "notes", "metrics"}
+SUITE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ def load_suite(name_or_path: str) -> Suite:
         grids = [grids]
     if not isinstance(fixed, dict) or not grids or not all(isinstance(g, dict) for g in grids):
         raise UserError(f"suite file {path}: [fixed] must be a table, and [grid] a table or [[grid]] tables")
+    if not all(grids):
+        raise UserError(f"suite file {path}: every [grid] needs at least one field to vary")
     fields = set(known_fields())
     fixed = flatten(fixed)
     grids = [
@@ -116,8 +120,18 @@ def load_suite(name_or_path: str) -> Suite:
     metrics = data.get("metrics", ["test_accuracy"])
     if not isinstance(metrics, list) or not metrics or not all(isinstance(m, str) for m in metrics):
         raise UserError(f"suite file {path}: metrics must be a non-empty list of metric names")
-    name, description = str(data.get("name", path.stem)), str(data.get("description", ""))
+    name, description = data.get("name", path.stem), str(data.get("description", ""))
+    check_suite_name(name, f"suite file {path}: name")
     return Suite(name, description, fixed, tuple(grids), path, tuple(metrics))
+
+
+def check_suite_name(name: object, where: str) -> None:
+    """A suite name names its results folder: letters, digits, '-' and '_', nothing else."""
+    if not isinstance(name, str) or not SUITE_NAME.fullmatch(name):
+        raise UserError(
+            f"{where} {name!r} must be letters, digits, '-' and '_', starting with a letter or digit "
+            "(it names the suite's results folder)"
+        )
 
 
 def _grid_axis(path: Path, key: str, values: Any, fields: set[str]) -> tuple[str, Any]:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from noprune.errors import UserError
+from noprune.paths import output_folder
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,12 @@ CREATE TABLE IF NOT EXISTS suite_runs (
 """
 
 
+COLUMNS = {  # what a store must hold to be read: the tables and columns of SCHEMA
+    "runs": ("key", "experiment", "config", "status", "metrics", "error", "started", "finished", *PROVENANCE),
+    "suite_runs": ("suite", "key"),
+}
+
+
 class StoreError(UserError):
     """The store file cannot be used; it has not been modified."""
 
@@ -87,7 +94,7 @@ class Store:
         elif not create:
             raise StoreError(f"no store at {path}; run a suite first or pass --store PATH")
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            output_folder(path.parent, "--store")
         try:
             db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
@@ -99,6 +106,8 @@ class Store:
                             db.execute(statement)
                     db.execute(f"PRAGMA application_id={APPLICATION_ID}")
                     db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.OperationalError as error:  # a folder or file we may not write
+            raise StoreError(f"cannot open the store {path} ({error}); pass --store PATH") from None
         except sqlite3.DatabaseError as error:
             raise StoreError(
                 f"{path} is corrupt or not a noprune store ({error}); pass --store NEW_PATH"
@@ -116,9 +125,15 @@ class Store:
         self.close()
 
     # -- the driver's lock --------------------------------------------------------------------
+    def lock_path(self) -> Path:
+        """``STORE.lock`` beside the resolved file, so every path to one store (a symlink to it or
+        to a folder above it, a relative path) takes the same lock."""
+        real = self.path.resolve()
+        return real.with_name(real.name + ".lock")
+
     def lock(self) -> None:
         """Take the exclusive driver lock, or refuse if another process holds it."""
-        handle = open(self.path.with_name(self.path.name + ".lock"), "a+")
+        handle = open(self.lock_path(), "a+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -134,15 +149,40 @@ class Store:
         handle.write(f"pid {os.getpid()}")
         handle.flush()
         self._lock_file = handle
-        # Runs marked running by a driver that died (SIGKILL) are pending again.
+        self._release_running()  # runs marked running by a driver that died (SIGKILL)
+
+    def _release_running(self) -> None:
+        """Runs marked running are pending again (only the lock holder may call this)."""
         with transaction(self._db):
             self._db.execute("UPDATE runs SET status = 'pending', started = NULL WHERE status = 'running'")
 
     def unlock(self) -> None:
+        """Release the driver lock; runs still marked running (a sweep stopped by SIGTERM or
+        Ctrl-C, whose workers were stopped with it) are pending again first."""
         if self._lock_file is not None:
+            try:
+                self._release_running()
+            except sqlite3.Error:  # a full disk: the next driver's lock() releases them instead
+                pass
             fcntl.flock(self._lock_file, fcntl.LOCK_UN)
             self._lock_file.close()
             self._lock_file = None
+
+    def driver_running(self) -> bool:
+        """Whether a driver holds this store's lock now (its running rows are being run); if
+        none does, rows marked running were left by one that was killed (SIGKILL)."""
+        lock = self.lock_path()
+        if self._lock_file is not None:
+            return True
+        if not lock.exists():
+            return False
+        with open(lock) as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
 
     # -- writing (driver only) ---------------------------------------------------------------
     def add(self, suite: str, runs: Iterable[tuple[str, str, str]], *, exact: bool = False) -> None:
@@ -264,7 +304,11 @@ def check_is_ours(path: Path) -> None:
     try:  # read-only: the application id may still sit in the write-ahead log
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         application_id = db.execute("PRAGMA application_id").fetchone()[0]
-        ok = db.execute("PRAGMA quick_check").fetchone()[0] if application_id == APPLICATION_ID else "ok"
+        ok, columns = "ok", {}
+        if application_id == APPLICATION_ID:
+            ok = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+            if ok == "ok":
+                columns = {t: table_columns(db, t) for t in COLUMNS}
         db.close()
     except sqlite3.DatabaseError as error:
         raise StoreError(
@@ -272,8 +316,21 @@ def check_is_ours(path: Path) -> None:
         ) from None
     if application_id != APPLICATION_ID:
         raise StoreError(f"{path} is an SQLite database of another program, not a noprune store")
-    if ok != "ok":
-        raise StoreError(f"{path} is corrupt ({ok}); it was left untouched; pass --store NEW_PATH")
+    if ok != "ok":  # SQLite's report runs over several lines: its first names the damage
+        first = ok.replace("*** in database main ***", "").strip().splitlines()[0]
+        raise StoreError(f"{path} is corrupt ({first}); it was left untouched; pass --store NEW_PATH")
+    for table, expected in COLUMNS.items():
+        missing = [c for c in expected if c not in columns[table]]
+        if missing:
+            what = f"lacks the column {missing[0]}" if columns[table] else "has no such table"
+            raise StoreError(
+                f"{path} is a damaged noprune store: {table} {what}; it was left untouched; "
+                "pass --store NEW_PATH"
+            )
+
+
+def table_columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
 
 
 @contextmanager

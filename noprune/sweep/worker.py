@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 import traceback
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -111,10 +111,12 @@ def provenance_row(p: dict[str, Any]) -> dict[str, Any]:
 def write_atomically(path: Path, data: dict[str, Any]) -> None:
     """Write JSON to a temporary file in the same folder, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    # os.open with mode 0o666 leaves the permissions to the user's umask (mkstemp forces 0600)
+    tmp = path.with_name(f".tmp-{os.getpid()}-{uuid.uuid4().hex}.json")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w") as f:
-            json.dump(data, f)
+            json.dump(data, f, sort_keys=True)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
