@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 import safetensors.torch
+import torch
 from safetensors import safe_open
 from torch import nn
 
