@@ -383,10 +383,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         )
     print("wrote " + ", ".join(str(p) for p in paths))
     if not any(p.name == "runs.csv" for p in paths):
-        print(
-            f"{results}: runs.csv and provenance.json already record "
-            "these runs and numbers; kept"
-        )
+        print(f"{results}: runs.csv and provenance.json already record these runs and numbers; kept")
     if summary.failed:
         print(f"{summary.failed} runs failed; their errors are in the store (noprune status {suite.name})")
         return 1

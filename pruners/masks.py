@@ -38,6 +38,7 @@ def save_safetensors(
     with open(path, "wb") as f:
         f.write(len(header).to_bytes(8, "little") + header + blob[8 + length :])
 
+
 # The gradient hook that keeps each parameter's pruned entries at zero; one per parameter, so
 # applying a new mask replaces the old one instead of stacking hooks. Keyed by id (tensors
 # compare elementwise), with a weak reference to tell a recycled id from the same tensor.
