@@ -262,7 +262,9 @@ def _coerce(value: Any, kind: Any, path: str) -> Any:
         return value
     if kind is str and isinstance(value, str):
         return value
-    raise UserError(f"config field {path} takes a {getattr(kind, '__name__', kind)}, got {value!r}")
+    name = getattr(kind, "__name__", str(kind))
+    article = "an" if name[:1] in "aeiou" else "a"
+    raise UserError(f"config field {path} takes {article} {name}, got {value!r}")
 
 
 def from_dict(data: dict[str, Any], cls: type = ExperimentConfig, prefix: str = "") -> Any:

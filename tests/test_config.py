@@ -70,7 +70,7 @@ def test_integers_for_float_fields_give_the_same_key():
 def test_from_dict_rejects_unknown_fields_and_wrong_types():
     with pytest.raises(UserError, match=r"unknown config field 'prune\.densty'"):
         from_dict({"prune": {"densty": 0.1}})
-    with pytest.raises(UserError, match="takes a int"):
+    with pytest.raises(UserError, match="takes an int"):
         from_dict({"seed": "zero"})
     with pytest.raises(UserError, match="table"):
         from_dict({"prune": 0.1})
@@ -133,5 +133,5 @@ def test_pruner_settings_are_typed_checked_and_keyed_only_off_their_defaults() -
         UserError, match=r"prune\.settings\.train_steps is set through prune\.pretrain_epochs"
     ):
         PruneConfig(pruner="imp", settings={"train_steps": 3})
-    with pytest.raises(UserError, match="takes a int"):
+    with pytest.raises(UserError, match="takes an int"):
         PruneConfig(pruner="synflow", settings={"rounds": "many"})

@@ -52,6 +52,7 @@ EXECUTORS: dict[str, str] = {
 }
 
 _POLL_S = 0.1  # how often the slurm executor's watcher polls its jobs
+_PARENT_POLL_S = 0.5  # how often a process-pool worker checks that its driver is alive
 
 
 def _cpu_count() -> int:
@@ -176,11 +177,20 @@ class SerialExecutor(Executor):
 # --------------------------------------------------------------------------------------------------- process
 
 
-def _init_worker_threads(threads: int) -> None:
-    """Process-pool initializer: give each worker its share of the cores."""
+def _init_worker(threads: int, driver: int) -> None:
+    """Process-pool initializer: give each worker its share of the cores, and end it when the
+    driver is gone (a driver killed with SIGKILL cannot stop its workers; without this they
+    would finish their calls for no one and then wait forever)."""
     import torch
 
     torch.set_num_threads(threads)
+    threading.Thread(target=_exit_with, args=(driver,), name="noprune-exit-with-driver", daemon=True).start()
+
+
+def _exit_with(driver: int) -> None:
+    while os.getppid() == driver:
+        time.sleep(_PARENT_POLL_S)
+    os._exit(1)
 
 
 def _marked_call(mark: str, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -250,8 +260,8 @@ class ProcessExecutor(Executor):
         return concurrent.futures.ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker_threads,
-            initargs=(self._threads,),
+            initializer=_init_worker,
+            initargs=(self._threads, os.getpid()),
         )
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future:

@@ -73,7 +73,7 @@ def check_result(name: str, result: object) -> None:
     for field, types in FIELDS.items():
         value = result.get(field, {} if field == "provenance" else None)
         if not isinstance(value, types) or isinstance(value, bool):
-            kinds = " or ".join("null" if t is type(None) else JSON_NAMES[t] for t in types)
+            kinds = " or ".join(dict.fromkeys("null" if t is type(None) else JSON_NAMES[t] for t in types))
             raise UserError(f"{name}: field {field!r} must be {kinds}, got {type(value).__name__}")
     if result["status"] not in ("done", "failed"):
         raise UserError(f"{name}: field 'status' must be done or failed, got {result['status']!r}")

@@ -92,6 +92,8 @@ def load_suite(name_or_path: str) -> Suite:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise UserError(f"no suite file at {path}") from None
+    except OSError as error:  # a folder of that name, no permission
+        raise UserError(f"cannot read the suite file {path}: {error.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise UserError(f"suite file {path} is malformed: {error}") from None
     unknown = set(data) - SUITE_KEYS
