@@ -5,7 +5,9 @@ and returns futures with ``.result()`` and ``.done()``; an exception raised insi
 out of ``future.result()`` as the original exception type with its message:
 
 * ``serial``  - the exception object itself, raised in the calling process.
-* ``process`` - a pickled copy; its ``__cause__`` holds the worker's traceback as text.
+* ``process`` - a pickled copy; its ``__cause__`` holds the worker's traceback as text. A call whose
+  worker process died (SIGKILL from the out-of-memory killer, a segfault) raises ``WorkerDied``; the
+  other calls go on in a rebuilt pool.
 * ``dask``    - a copy rebuilt by ``distributed``, with the remote traceback attached.
 * ``slurm``   - a pickled copy; the job's traceback is added as a note (``exc.__notes__``). Exceptions that
   cannot be pickled come back as ``RuntimeError("TypeName: message")``; a job that dies without raising
