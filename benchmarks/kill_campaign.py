@@ -31,7 +31,7 @@ description = "a sweep to kill"
 [fixed]
 data = "gaussian:n=40,d=10,n_test=50"
 model = "mlp:16,16"
-train.epochs = 300
+train.epochs = 1000
 train.batch_size = 8
 prune.density = 0.5
 [grid]
@@ -87,37 +87,38 @@ def main() -> int:
     (folder / "campaign.toml").write_text(SUITE)
     subprocess.run(command(folder, "reference.sqlite"), check=True, capture_output=True)
     reference = stored(folder / "reference.sqlite")
-    store = folder / "s.sqlite"
     kills = {"worker SIGKILL": 0, "driver SIGKILL": 0, "driver SIGTERM": 0}
-    failures: set[tuple[str, float | None]] = set()
-    lost = duplicated = unclean = 0
+    failures: set[tuple[str, str, float | None]] = set()
+    lost = duplicated = unclean = early = differ = missing = rounds = 0
+    sweeps = 1
     first_done: dict[str, float | None] = {}
-    rounds = 0
     while True:
         rounds += 1
+        store = f"s{sweeps}.sqlite"
         driver = subprocess.Popen(
-            command(folder, "s.sqlite"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            command(folder, store), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             start_new_session=True,
         )  # fmt: skip
+        how = None
         if sum(kills.values()) < args.kills:
-            time.sleep(rng.uniform(1.5, 5.0))  # start-up takes about 1.5 s
+            time.sleep(rng.uniform(2.0, 6.0))  # start-up takes about 1.5 s
             how = rng.choice(list(kills))
+            workers = workers_of(driver.pid)
+            if how == "worker SIGKILL" and not workers:
+                how = "driver SIGKILL"
             if driver.poll() is None:
                 if how == "worker SIGKILL":
-                    workers = workers_of(driver.pid)
-                    if workers:
-                        os.kill(rng.choice(workers), signal.SIGKILL)
-                    else:
-                        how = None
+                    os.kill(rng.choice(workers), signal.SIGKILL)
                 else:
                     driver.send_signal(signal.SIGKILL if how == "driver SIGKILL" else signal.SIGTERM)
-                if how:
-                    kills[how] += 1
-                    print(f"kill {sum(kills.values())}: {how} in round {rounds}", flush=True)
+                kills[how] += 1
+                print(f"kill {sum(kills.values())}: {how} in round {rounds}", flush=True)
         _, err = driver.communicate(timeout=600)
-        now = stored(store)
-        failures |= {(k, f) for k, (s, f, _) in now.items() if s == "failed"}
-        if driver.returncode not in (0, 1, -signal.SIGKILL) and not (
+        now = stored(folder / store)
+        failures |= {(store, k, f) for k, (s, f, _) in now.items() if s == "failed"}
+        if driver.returncode == -signal.SIGTERM:  # before noprune's handler was installed
+            early += 1
+        elif driver.returncode not in (0, 1, -signal.SIGKILL) and not (
             driver.returncode == 130 and err.count("\n") == 1 and "interrupted" in err
         ):
             unclean += 1
@@ -128,17 +129,19 @@ def main() -> int:
             elif now[key][1] != finished:
                 duplicated += 1
         first_done.update({k: f for k, (s, f, _) in now.items() if s == "done" and k not in first_done})
-        if driver.returncode == 0 and sum(kills.values()) >= args.kills:
-            break
-    final = stored(store)
-    differ = sum(final[k][2] != reference[k][2] for k in reference if k in final)
-    missing = sum(k not in final or final[k][0] != "done" for k in reference)
+        if driver.returncode == 0:  # this store's sweep is complete: check it, start another
+            differ += sum(now[k][2] != reference[k][2] for k in reference if k in now)
+            missing += sum(k not in now or now[k][0] != "done" for k in reference)
+            if sum(kills.values()) >= args.kills:
+                break
+            sweeps += 1
+            first_done = {}
     print(
         f"{sum(kills.values())} kills ({', '.join(f'{n} {k}' for k, n in kills.items())}) "
-        f"over {rounds} rounds; "
-        f"{len(reference)} runs: {missing} not done, {lost} lost, {duplicated} computed twice, "
-        f"{differ} with metrics unlike the uninterrupted sweep; {len(failures)} failed by a killed "
-        f"worker and rerun; {unclean} rounds ended other than by exit 0, 1, SIGKILL or one line"
+        f"over {rounds} rounds and {sweeps} sweeps of {len(reference)} runs: {missing} not done, "
+        f"{lost} lost, {duplicated} computed twice, {differ} with metrics unlike the uninterrupted "
+        f"sweep; {len(failures)} failed by a killed worker and rerun; {early} SIGTERMs landed "
+        f"before start-up ended; {unclean} rounds ended other than by exit 0, 1, SIGKILL or one line"
     )
     return 1 if missing or lost or duplicated or differ or unclean else 0
 
