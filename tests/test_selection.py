@@ -129,3 +129,35 @@ def test_infinite_scores_never_let_a_pruned_weight_back_in():
         False,
         True,
     ]
+
+
+def stable_sort_top_k_rows(scores, alive, counts, invert=False):
+    """The rule as first written: one stable sort per row, pruned entries last, the first
+    counts[k] kept. The reference that the linear-time selection must equal bit for bit."""
+    order = torch.sort(scores, dim=1, descending=not invert, stable=True).indices
+    alive_first = torch.sort(alive.gather(1, order).to(torch.int8), dim=1, descending=True, stable=True)
+    order = order.gather(1, alive_first.indices)
+    ranks = torch.empty_like(order)
+    ranks.scatter_(1, order, torch.arange(scores.shape[1]).expand_as(order))
+    return ranks < counts[:, None]
+
+
+@pytest.mark.parametrize("trial", range(60))
+def test_selection_equals_the_stable_sort_on_random_scores_with_ties(trial):
+    """Random rows, counts from 0 to all alive, scores drawn from few values (many ties), with
+    infinities, signed zeros and pruned entries, both directions."""
+    from pruners.selection import top_k_rows
+
+    g = torch.Generator().manual_seed(trial)
+    k, n = int(torch.randint(1, 6, (1,), generator=g)), int(torch.randint(1, 400, (1,), generator=g))
+    levels = torch.tensor([-math.inf, -1.0, -0.0, 0.0, 0.5, 1.0, math.inf], dtype=torch.float64)
+    few = levels[torch.randint(0, len(levels), (k, n), generator=g)]
+    many = torch.randn(k, n, generator=g, dtype=torch.float64)
+    scores = torch.where(torch.rand(k, n, generator=g) < 0.5, few, many)
+    alive = torch.rand(k, n, generator=g) < float(torch.rand(1, generator=g))
+    alive[:, 0] = True
+    counts = torch.stack([torch.randint(0, int(a.sum()) + 1, (1,), generator=g)[0] for a in alive])
+    for invert in (False, True):
+        fast = top_k_rows(scores, alive, counts, invert=invert)
+        assert torch.equal(fast, stable_sort_top_k_rows(scores, alive, counts, invert))
+        assert fast.sum(dim=1).tolist() == counts.tolist() and not (fast & ~alive).any()
