@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from noprune.sweep.store import Store
+from tests.test_runner import alive
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -160,14 +161,6 @@ def children(pid: int) -> list[int]:
             if int(fields[1]) == pid:
                 found.append(int(entry.name))
     return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def wait_for(condition, seconds: float = 60.0) -> None:
