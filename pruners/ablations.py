@@ -87,6 +87,9 @@ class Inverted(Pruner):
     def settings(self):
         return {**self.base.settings(), "invert": True}
 
+    def work(self, density: float) -> tuple[int, int]:
+        return self.base.work(density)
+
     def prune_network(self, net, densities, *, invert, **kwargs):
         return self.base.prune_network(net, densities, invert=not invert, **kwargs)
 

@@ -35,6 +35,9 @@ class MagnitudeAfter(Pruner):
     needs_trainer = True
     train_steps: int = 1000
 
+    def work(self, density: float) -> tuple[int, int]:
+        return 1, 1
+
     def prune_network(self, net, densities, *, batch, scope, invert):
         net.train(net.dense(), self.train_steps)
         return net.select(magnitudes(net), densities, scope=scope, invert=invert)
@@ -75,6 +78,10 @@ class IMP(Pruner):
             )
         if not 0.0 < self.rate < 1.0:
             raise ValueError(f"imp prunes a fraction 0 < rate < 1 of the survivors a round, got {self.rate}")
+
+    def work(self, density: float) -> tuple[int, int]:
+        rounds = len(iterative(density, self.rate))
+        return rounds, rounds
 
     def prune_network(self, net, densities, *, batch, scope, invert):
         masks = net.dense()

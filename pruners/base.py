@@ -61,6 +61,11 @@ class Pruner(ABC):
         train_mode = getattr(self, "train_mode", None)
         return "n/a" if train_mode is None else ("train" if train_mode else "eval")
 
+    def work(self, density: float) -> tuple[int, int]:
+        """(trainings, scoring passes) the pruner runs to reach ``density``: what a scheduler
+        needs to put long jobs first. One scoring pass unless a subclass says otherwise."""
+        return 0, 1
+
     def settings(self) -> dict[str, Any]:
         """The pruner's settings, for reports."""
         return dataclasses.asdict(self)
@@ -140,6 +145,9 @@ class ScoringPruner(Pruner):
 
         Must not change ``net``: score a ``net.masked_copy(masks)`` where scoring needs to alter it.
         """
+
+    def work(self, density: float) -> tuple[int, int]:
+        return 0, len(self.schedule(density))
 
     def scores(
         self, model: nn.Module, masks: MaskSet | None = None, batch: Batch | None = None, *, seed: int = 0

@@ -165,6 +165,9 @@ class RandomLike(Pruner):
     def batchnorm_mode(self) -> str:
         return self.base().batchnorm_mode
 
+    def work(self, density: float) -> tuple[int, int]:
+        return self.base().work(density)
+
     def prune_network(self, net, densities, *, batch, scope, invert):
         state = net.state()
         masks = self.base().prune_network(net, densities, batch=batch, scope=scope, invert=invert)

@@ -342,3 +342,17 @@ def test_the_21_parameter_toy_prunes_every_parameter_and_a_pruned_bias_is_no_col
     assert masks.numel == 21 and masks.nnz == 2
     no_bias = MaskSet({"w": torch.ones(2, dtype=torch.bool), "out.bias": torch.zeros(1, dtype=torch.bool)})
     assert no_bias.collapsed() == []
+
+
+def test_each_pruner_states_its_work_for_the_scheduler():
+    """(trainings, scoring passes) to reach a density: what the runner orders jobs by."""
+    from pruners.schedules import iterative
+
+    assert pruners.get("snip").work(0.01) == (0, 1)
+    assert pruners.get("synflow").work(0.01) == (0, 100)
+    assert pruners.get("synflow", rounds=3).work(0.01) == (0, 3)
+    assert pruners.get("magnitude_after").work(0.01) == (1, 1)
+    rounds = len(iterative(0.01, 0.2))
+    assert rounds == 21 and pruners.get("imp").work(0.01) == (21, 21)
+    assert pruners.get("random_like", like="imp", train_steps=100).work(0.01) == (21, 21)
+    assert pruners.invert(pruners.get("synflow")).work(0.5) == (0, 100)

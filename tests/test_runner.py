@@ -569,3 +569,53 @@ def test_ingest_of_a_runs_csv_restores_the_suite_and_exports_it_byte_for_byte(tm
     assert main(["ingest", str(tmp_path / "bad.csv"), "--store", str(tmp_path / "t.sqlite")]) == 2
     assert "bad.csv:2: field 'key' is not the key of its config" in capsys.readouterr().err
     assert not (tmp_path / "t.sqlite").exists()  # nothing written
+
+
+def test_jobs_go_longest_first_and_stay_the_same_jobs():
+    from noprune.sweep.runner import expected_cost, longest_first, plan_jobs
+
+    configs = expand(load_suite("quick"))
+    jobs = plan_jobs(configs, 32)
+    ordered = longest_first(jobs)
+    assert sorted(map(id, ordered)) == sorted(map(id, jobs))
+    first = [job[0].prune.pruner for job in ordered[:5]]
+    assert first[0] == "imp" and set(first[1:3]) == {"synflow", "px"}  # 20+ trainings; 100 passes
+    costs = [max(map(expected_cost, job)) for job in ordered]
+    assert costs == sorted(costs, reverse=True)
+    # imp at density 0.01: 21 rounds of 10 pretraining epochs, 21 scorings, 20 epochs after.
+    imp = next(c for c in configs if c.prune.pruner == "imp" and c.prune.density == 0.01)
+    assert expected_cost(imp) == 20 + 21 * 10 + 21 * 0.5
+
+
+WORKER = """
+from noprune.config import canonical
+from noprune.sweep.runner import expand, load_suite
+from noprune.sweep.worker import execute_batch
+
+chosen = [c for c in expand(load_suite("quick")) if c.prune.pruner == "snip"][:2]
+payloads = [{"config": canonical(c), "device": "cpu", "data_root": None, "out_dir": None} for c in chosen]
+assert [r["status"] for r in execute_batch(payloads)] == ["done", "done"]
+"""
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "from noprune.cli import main; main(['list'])",
+        "from noprune.cli import main\ntry:\n    main(['status', '--store', 'none.sqlite'])\n"
+        "except SystemExit:\n    pass",
+        WORKER,
+    ],
+    ids=["list", "status", "quick-worker"],
+)
+def test_quick_commands_and_workers_load_no_scipy_infotheory_or_matplotlib(tmp_path, code):
+    """The commands a user types most, and a worker of the quick suite, start without the
+    estimators' scipy, infotheory itself, matplotlib or scikit-learn (digits is read from its
+    file)."""
+    heavy = ("scipy", "infotheory", "matplotlib", "sklearn")
+    report = f"\nimport sys\nprint('loaded:', [m for m in {heavy!r} if m in sys.modules])\n"
+    out = subprocess.run(
+        [sys.executable, "-c", code + report], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == "loaded: []"

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from infotheory import synthetic
 from noprune.errors import UserError
+from noprune.lazy import lazy
 from noprune.specs import parse_kwargs, split_spec
+
+synthetic = lazy("infotheory.synthetic")
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,13 @@ size, kept in file order. The test set is always complete.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
 import pickle
+from pathlib import Path
 
+import numpy as np
 import torch
 
 from noprune.data.base import Dataset, make_generator, require
@@ -88,13 +92,32 @@ def stratified_split(
     return train_idx, test_idx
 
 
+@functools.cache
+def digits_arrays() -> tuple[torch.Tensor, torch.Tensor]:
+    """All 1,797 digits images [N, 1, 8, 8] in [0, 1] and their labels, read once per process.
+
+    Read straight from the CSV that scikit-learn ships (what ``load_digits`` parses, pixel
+    values 0..16 and the label in the last column), without importing scikit-learn: the import
+    costs a worker about 0.8 s and loads scipy. ``load_digits`` where the file has moved.
+    Callers index the tensors (copies) and never change them.
+    """
+    spec = importlib.util.find_spec("sklearn")
+    csv = None if spec is None else Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz"
+    if csv is not None and csv.is_file():
+        table = np.loadtxt(csv, delimiter=",")
+        pixels, labels = table[:, :-1], table[:, -1].astype(int)
+    else:
+        from sklearn.datasets import load_digits
+
+        bunch = load_digits()
+        pixels, labels = bunch.data, bunch.target
+    x = torch.as_tensor(pixels, dtype=torch.float32).div_(16.0).reshape(-1, 1, 8, 8)
+    return x, torch.as_tensor(labels, dtype=torch.int64)
+
+
 def digits(*, n_train: int = 0, n_test: int = DIGITS_TEST, seed: int) -> Dataset:
     """Embedded scikit-learn digits: [N, 1, 8, 8] in [0, 1], 10 classes, 1437/360 split."""
-    from sklearn.datasets import load_digits
-
-    bunch = load_digits()
-    x = torch.as_tensor(bunch.data, dtype=torch.float32).div_(16.0).reshape(-1, 1, 8, 8)
-    y = torch.as_tensor(bunch.target, dtype=torch.int64)
+    x, y = digits_arrays()
     require(1 <= n_test < len(y), f"n_test must be in 1..{len(y) - 1}, got {n_test}")
     train_idx, test_idx = stratified_split(y, n_test, make_generator(seed, "digits/split"))
     x_train, y_train = _subset(x[train_idx], y[train_idx], n_train, seed, "digits")

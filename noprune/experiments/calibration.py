@@ -19,12 +19,14 @@ from typing import Any
 import numpy as np
 import torch
 
-import infotheory
-from infotheory import synthetic
 from noprune.config import ExperimentConfig
 from noprune.data.base import make_generator
 from noprune.data.masks import Case, parse_case
 from noprune.errors import UserError
+from noprune.lazy import lazy
+
+infotheory = lazy("infotheory")
+synthetic = lazy("infotheory.synthetic")
 
 NAME = "information_calibration"
 DETECTOR_LEVEL = 0.05

@@ -39,18 +39,19 @@ from typing import Any
 
 import torch
 
-from infotheory import miller_madow_entropy, pack, plugin_entropy
-from infotheory.entropy import symbol_counts
 from noprune.config import ExperimentConfig
 from noprune.data import load_dataset, synthetic
 from noprune.data.base import make_generator
 from noprune.ensemble import EnsembleData, StackedMLP
 from noprune.errors import UserError
 from noprune.experiments.shared import MLP_MODELS
+from noprune.lazy import lazy
 from noprune.models import build_model
 from noprune.pipeline import check_config, prune_stacked
 from noprune.specs import options_of, parse_kwargs, split_spec
 from pruners.selection import keep_count
+
+infotheory = lazy("infotheory")
 
 NAME = "exact_toy_information"
 
@@ -110,16 +111,16 @@ def run(config: ExperimentConfig, *, device: torch.device, data_root: str | None
     kept = keep_count(prune.density, p)
     if not (bits.sum(axis=1) == kept).all():
         raise RuntimeError(f"masks do not keep exactly {kept} of {p} weights")
-    packed = pack(bits)
+    packed = infotheory.pack(bits)
     # The paper's protocol: draw D (an index into the M equally likely sets) info.draws times.
     generator = make_generator(config.seed, f"{NAME}/draws")
     drawn = packed[torch.randint(m, (config.info.draws,), generator=generator).numpy()]
     return {
-        "information_exact": plugin_entropy(packed),  # H(m) with D uniform over the M sets
-        "information_plugin": plugin_entropy(drawn),
-        "information_miller_madow": float(miller_madow_entropy(drawn)),
+        "information_exact": infotheory.plugin_entropy(packed),  # H(m) with D uniform over the M sets
+        "information_plugin": infotheory.plugin_entropy(drawn),
+        "information_miller_madow": float(infotheory.miller_madow_entropy(drawn)),
         "information_ceiling": min(math.log2(m), math.log2(math.comb(p, kept))),
-        "distinct_masks": len(symbol_counts(packed)),
+        "distinct_masks": len(infotheory.entropy.symbol_counts(packed)),
         "data_sets": m,
         "data_entropy": math.log2(m),
         "draws": config.info.draws,

@@ -37,7 +37,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from infotheory import effective_parameters, label_information, pack
 from noprune.config import ExperimentConfig, canonical
 from noprune.data import Dataset, load_dataset
 from noprune.data.base import make_generator
@@ -45,10 +44,13 @@ from noprune.ensemble import EnsembleData, StackedMLP
 from noprune.ensemble.pruning import masked_copy
 from noprune.errors import UserError
 from noprune.experiments.shared import MLP_MODELS
+from noprune.lazy import lazy
 from noprune.models import build_model
 from noprune.pipeline import check_config, make_pruner, pretraining, prune_stacked
 from noprune.specs import split_spec
 from noprune.training import make_trainer, shared_training
+
+infotheory = lazy("infotheory")
 
 BLIND_CHECK_DRAWS = 2
 """Label draws a data-blind pruner prunes on; their masks must agree."""
@@ -208,8 +210,8 @@ def bounds(
     """The information bounds and p_eff of one density's K masks."""
     start = time.perf_counter()
     k, n = labels.shape
-    packed = pack(bits)
-    result = label_information(
+    packed = infotheory.pack(bits)
+    result = infotheory.label_information(
         packed,
         bits.shape[1],
         labels.numpy(),
@@ -218,7 +220,7 @@ def bounds(
         seed=config.seed,
     )
     nnz = float(bits.sum(axis=1).mean())
-    peff = effective_parameters(nnz, result.lower.value, result.upper.value)
+    peff = infotheory.effective_parameters(nnz, result.lower.value, result.upper.value)
     return {
         **result.metrics(),
         "label_bits": n,

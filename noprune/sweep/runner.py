@@ -200,6 +200,27 @@ def plan_jobs(
     return jobs
 
 
+SCORING_EPOCHS = 0.5
+"""A scoring pass costs about half an epoch of training: SynFlow's 100 passes on the quick
+suite's LeNet-300-100 ensembles took 9.5 s beside the 3.3 s of their 20 epochs."""
+
+
+def expected_cost(config: ExperimentConfig) -> float:
+    """The work of one config in epochs of training: its training after pruning, each training
+    its pruner runs (``prune.pretrain_epochs`` long) and each scoring pass (``Pruner.work``)."""
+    prune = config.prune
+    trainings, passes = pruners.get(prune.pruner, **prune.pruner_settings()).work(prune.density)
+    return max(config.train.epochs, 1) + trainings * prune.pretrain_epochs + passes * SCORING_EPOCHS
+
+
+def longest_first(jobs: list[list[ExperimentConfig]]) -> list[list[ExperimentConfig]]:
+    """Jobs by expected cost, longest first (an ensemble costs what its longest member costs;
+    the larger of two equal jobs first), so no long job starts last while the other workers
+    idle. Replaying the job times of the committed results/quick/runs.csv on 2 workers: 61.0 s
+    in grid order, 56.2 s longest first, 55.1 s if the work split evenly."""
+    return sorted(jobs, key=lambda job: (max(map(expected_cost, job)), len(job)), reverse=True)
+
+
 @dataclass
 class SweepSummary:
     total: int
@@ -238,7 +259,7 @@ def run_sweep(
     done = failed = 0
     futures: dict[Any, list[str]] = {}
     limit = functools.partial(ensemble_limit, data_root=data_root)
-    for chunk in plan_jobs([keyed[k] for k in todo], batch, limit):
+    for chunk in longest_first(plan_jobs([keyed[k] for k in todo], batch, limit)):
         payloads = [
             {"config": canonical(c), "device": device, "data_root": data_root, "out_dir": out_dir}
             for c in chunk
