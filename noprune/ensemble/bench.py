@@ -13,9 +13,13 @@ is ``noprune.training.fit`` and ``pruners.get(name).prune`` per member. Where th
 minutes it runs on the first m members and its time is scaled by K / m (the members do the same
 work, so the loop's time is linear in K); the row says so. Achieved GFLOP/s counts the matmul
 FLOPs of forward and backward (3 x forward, forward = 2 * K * batch * sum(in * out) per step)
-and is set against the peak of a large square float32 matmul measured in the same run.
+and is set against the peak of a large square float32 matmul measured beside each case (right
+before it), so a load that comes and goes moves both. The ensemble side and the peak are timed
+by ``torch.utils.benchmark.Timer`` (median of blocks, CUDA drained, every thread torch uses);
+the loop side, one pass over its members (each on fresh arguments), by a drained wall clock.
 
-``noprune bench`` prints the table; ``benchmarks/`` runs the same workloads under pytest-benchmark.
+``noprune bench`` prints the table; ``benchmarks/test_ensemble_speed.py`` runs the same cases
+through the same :func:`measure` under pytest-benchmark.
 """
 
 from __future__ import annotations
@@ -23,13 +27,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 import os
-import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch.utils import benchmark
 
 import pruners
 from noprune.config import TrainConfig
@@ -87,16 +91,25 @@ def timed(fn: Callable[..., Any], args: tuple[Any, ...], device: torch.device) -
     return time.perf_counter() - start
 
 
-def peak_gflops(device: str | torch.device = "cpu", size: int = 2048, repeats: int = 5) -> float:
-    """Median GFLOP/s of ``size`` x ``size`` float32 matmuls, after two warm-up products."""
+def timer_median(fn: Callable[..., Any], args: tuple[Any, ...], min_seconds: float) -> float:
+    """Median seconds of ``fn(*args)`` by ``torch.utils.benchmark.Timer``: blocks of calls
+    until ``min_seconds`` are spent (at least one block after the block-size probe), CUDA
+    drained, on every thread torch uses (the Timer's default is one)."""
+    timer = benchmark.Timer(
+        stmt="fn(*args)", globals={"fn": fn, "args": args}, num_threads=torch.get_num_threads()
+    )
+    return timer.blocked_autorange(min_run_time=min_seconds).median
+
+
+def peak_gflops(device: str | torch.device = "cpu", size: int = 2048, min_seconds: float = 0.5) -> float:
+    """GFLOP/s of ``size`` x ``size`` float32 matmuls (median, after warm-up products)."""
     device = resolve(device)
     generator = torch.Generator().manual_seed(0)
     a = torch.randn(size, size, generator=generator).to(device)
     b = torch.randn(size, size, generator=generator).to(device)
     for _ in range(2):
         a @ b
-    seconds = [timed(torch.mm, (a, b), device) for _ in range(repeats)]
-    return 2 * size**3 / statistics.median(seconds) / 1e9
+    return 2 * size**3 / timer_median(torch.mm, (a, b), min_seconds) / 1e9
 
 
 def layer_sizes(model: StackedMLP) -> int:
@@ -338,16 +351,11 @@ def workloads(cases: Sequence[str], device: str | torch.device = "cpu", **steps:
     return out
 
 
-def time_ensemble(
-    w: Workload, device: str | torch.device = "cpu", repeats: int = 3, max_seconds: float = 3.0
-) -> float:
-    """Median seconds of the ensemble side over ``repeats`` runs, or of the runs made until
-    they add up to ``max_seconds`` (at least one; no warm-up here)."""
-    device = resolve(device)
-    seconds = [timed(w.ensemble, w.setup(), device)]
-    while len(seconds) < repeats and sum(seconds) < max_seconds:
-        seconds.append(timed(w.ensemble, w.setup(), device))
-    return statistics.median(seconds)
+def time_ensemble(w: Workload, min_seconds: float = 3.0) -> float:
+    """Median seconds of the ensemble side (:func:`timer_median`). Repeated calls reuse one
+    setup: every case runs a fixed number of steps or rounds, so a call on members an earlier
+    call trained or pruned does the same work."""
+    return timer_median(w.ensemble, w.setup(), min_seconds)
 
 
 def time_loop(w: Workload, device: str | torch.device = "cpu") -> tuple[float, float]:
@@ -402,12 +410,15 @@ def row(
     }
 
 
-def measure(w: Workload, peak: float, device: str | torch.device = "cpu", repeats: int = 3) -> dict[str, Any]:
-    """Warm both sides up, time both, and return the row (with ``case_seconds``, the wall
-    time of the whole case)."""
+def measure(w: Workload, device: str | torch.device = "cpu", min_seconds: float = 3.0) -> dict[str, Any]:
+    """One case, as ``noprune bench`` and the pytest-benchmark suite both run it: the matmul
+    peak measured right before, both sides warmed up, the ensemble timed for ``min_seconds``
+    (:func:`time_ensemble`), one pass of the loop; the row, with ``case_seconds``, the wall
+    time of the whole case."""
     start = time.perf_counter()
+    peak = peak_gflops(device)
     w.warm()
-    ensemble_seconds = time_ensemble(w, device, repeats)
+    ensemble_seconds = time_ensemble(w, min_seconds)
     loop_seconds, measured = time_loop(w, device)
     result = row(w, ensemble_seconds, loop_seconds, peak, device, measured)
     result["case_seconds"] = time.perf_counter() - start
@@ -418,15 +429,14 @@ def run(
     cases: Sequence[str] = CASES,
     device: str | torch.device = "auto",
     *,
-    repeats: int = 3,
+    min_seconds: float = 3.0,
     echo: Callable[[str], Any] | None = None,
     **steps: int,
 ) -> list[dict[str, Any]]:
     """Rows of every workload of ``cases``, each case built, warmed up and timed in turn."""
     device = resolve(device)
-    peak = peak_gflops(device)
     if echo:
-        echo(f"device {device}, {torch.get_num_threads()} threads; matmul peak {peak:.1f} GFLOP/s")
+        echo(f"device {device}, {torch.get_num_threads()} threads")
         load, cores = os.getloadavg()[0], os.cpu_count() or 1
         if device.type == "cpu" and load > 0.5 * cores:
             echo(f"warning: 1-minute load average {load:.1f} on {cores} cores: timings may be noisy")
@@ -436,14 +446,14 @@ def run(
         built = workloads([case], device, **steps)
         setup_seconds = time.perf_counter() - start
         for w in built:
-            result = measure(w, peak, device, repeats)
+            result = measure(w, device, min_seconds)
             result["case_seconds"] += setup_seconds / len(built)
             rows.append(result)
             if echo:
                 echo(
                     f"  {w.case}: {w.detail}: ensemble {result['ensemble_seconds']:.3f} s, "
-                    f"loop {result['loop_seconds']:.2f} s ({result['speedup']:.1f}x) "
-                    f"[case {result['case_seconds']:.1f} s]"
+                    f"loop {result['loop_seconds']:.2f} s ({result['speedup']:.1f}x), "
+                    f"peak {result['peak_gflops']:.1f} GFLOP/s [case {result['case_seconds']:.1f} s]"
                 )
     return rows
 
@@ -466,6 +476,7 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
         "loop s",
         "speedup",
         "GFLOP/s",
+        "peak GFLOP/s",
         "% of peak",
         "loop GFLOP/s",
         "ceiling",
@@ -483,6 +494,7 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
             f"{r['loop_seconds']:.2f}",
             f"{r['speedup']:.1f}x",
             "-" if r["gflops"] is None else f"{r['gflops']:.1f}",
+            f"{r['peak_gflops']:.1f}",
             "-" if r["fraction_of_peak"] is None else f"{100 * r['fraction_of_peak']:.0f}%",
             "-" if r.get("loop_gflops") is None else f"{r['loop_gflops']:.3g}",
             "-" if r.get("speedup_ceiling") is None else f"{r['speedup_ceiling']:.3g}x",
@@ -494,8 +506,8 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
     if rows:
         lines.append("")
         lines.append(
-            f"device {rows[0]['device']}; matmul peak {rows[0]['peak_gflops']:.1f} GFLOP/s "
-            "(median of 2048x2048 float32 products); ensemble s: median of up to 3 runs; GFLOP/s "
+            f"device {rows[0]['device']}; peak: 2048x2048 float32 matmul GFLOP/s measured right "
+            "before each case; ensemble s: median of torch.utils.benchmark.Timer blocks; GFLOP/s "
             "counts the ensemble's forward + backward matmuls (3 x forward); ceiling: the speedup an "
             "ensemble at 100% of the peak would reach (peak / loop GFLOP/s); targets are for 2 CPU cores."
         )
