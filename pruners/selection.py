@@ -97,9 +97,12 @@ def top_k_rows(
         row_keys, row_alive = (key, alive) if every else (key[rows], alive[rows])
         cut = cut_values(row_keys, n - count)
         kept = row_keys > cut
-        ties = (row_keys == cut).logical_and_(row_alive)
-        short = count - kept.sum(dim=1, keepdim=True)  # how many ties each row still takes
-        kept |= ties & (ties.cumsum(dim=1) <= short)
+        short = count - kept.sum(dim=1)  # how many of its ties each row still takes
+        tie_rows, tie_cols = (row_keys == cut).logical_and_(row_alive).nonzero(as_tuple=True)
+        per_row = torch.bincount(tie_rows, minlength=len(kept))
+        rank = torch.arange(len(tie_rows), device=kept.device) - (per_row.cumsum(0) - per_row)[tie_rows]
+        fill = rank < short[tie_rows]  # nonzero lists a row's ties by index: the lowest fill
+        kept[tie_rows[fill], tie_cols[fill]] = True
         if every:
             return kept
         keep[rows] = kept
