@@ -19,11 +19,11 @@ caller draws (noprune: class-balanced).
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 
 import torch
 from torch import nn
+from torch.func import functional_call
 from torch.nn import functional as F
 from torch.overrides import TorchFunctionMode
 
@@ -106,27 +106,44 @@ class PX(ScoringPruner):
         return net.per_member(self.member_score, masks, batch)
 
     def member_score(self, net, masks, batch):
-        real = net.masked_copy(masks, train=False).model
-        x, _ = on_device(batch, real)
-        keep = set(classifier_names(real)) | norm_names(real)
+        # The masked network and the two estimators are ``net.model`` run on other parameter
+        # values (functional_call), each run with its own copy of the buffers and in its own
+        # mode, the model's mode restored after: nothing of ``net`` changes, nothing is copied.
+        model = net.model
+        x, _ = on_device(batch, model)
+        keep = set(classifier_names(model)) | norm_names(model)
+        params = {name: p.detach() for name, p in model.named_parameters()}
+
+        def run(values: dict[str, torch.Tensor], inputs: torch.Tensor, *, train: bool) -> torch.Tensor:
+            buffers = {name: b.clone() for name, b in model.named_buffers()}
+            mode = model.training
+            model.train(train)
+            try:
+                return functional_call(model, {**values, **buffers}, (inputs,))
+            finally:
+                model.train(mode)
+
+        real = {name: p * masks[name] if name in masks else p for name, p in params.items()}
         record = ReLUs("record")
-        with torch.no_grad(), record:
-            real(x)
-        activation = copy.deepcopy(real).train()  # the path activation matrix estimator
-        with torch.no_grad():
-            for name, p in activation.named_parameters():
-                if name not in keep:
-                    p.copy_(masks[name] if name in masks else torch.ones_like(p))
-            with ReLUs("gate", record.gates):
-                z1 = activation(x.pow(2))
-        kernel = copy.deepcopy(real).train()  # the path kernel estimator
-        params = dict(kernel.named_parameters())
-        with torch.no_grad():
-            for name, p in params.items():
-                if name not in keep:
-                    p.pow_(2)
+        with torch.no_grad(), record:  # the gates the masked network opens, in eval mode
+            run(real, x, train=False)
+        # The path activation matrix estimator: weights replaced by the mask, the data's gates.
+        activation = {
+            name: real[name]
+            if name in keep
+            else masks[name].to(p.dtype)
+            if name in masks
+            else torch.ones_like(p)
+            for name, p in params.items()
+        }
+        with torch.no_grad(), ReLUs("gate", record.gates):
+            z1 = run(activation, x.pow(2), train=True)
+        # The path kernel estimator: linear, every weight squared.
+        kernel = {
+            name: (real[name] if name in keep else real[name].pow(2)).requires_grad_() for name in params
+        }
         with ReLUs("linear"):
-            z2 = kernel(torch.ones_like(x))
-        grads = torch.autograd.grad((z1 * z2).sum(), [params[n] for n in masks])
+            z2 = run(kernel, torch.ones_like(x), train=True)
+        grads = torch.autograd.grad((z1 * z2).sum(), [kernel[n] for n in masks])
         theta = net.weights()
         return [g.abs() * t.pow(2) * masks[n] for n, g, t in zip(masks, grads, theta, strict=True)]

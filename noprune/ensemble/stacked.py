@@ -115,14 +115,16 @@ class StackedMLP:
     def member(self, k: int) -> MLP:
         """Member k as a standalone ``noprune.models.MLP`` with a copy of its parameters."""
         w0 = self.weights[0]
-        model = MLP(w0.shape[2], self.widths, self.weights[-1].shape[1], bias=self.biases[0] is not None)
+        with torch.device("meta"):  # no initialisation: every parameter is copied in below
+            model = MLP(w0.shape[2], self.widths, self.weights[-1].shape[1], bias=self.biases[0] is not None)
+        model = model.to_empty(device=self.device)
         params = dict(model.named_parameters())
         with torch.no_grad():
             for name, w, b in zip(self.names, self.weights, self.biases, strict=True):
                 params[name].copy_(w[k])
                 if b is not None:
                     params[name.replace(".weight", ".bias")].copy_(b[k])
-        return model.to(self.device)
+        return model
 
     def take(self, members: torch.Tensor) -> StackedMLP:
         """A new ensemble of the given members (copies of their parameters)."""
