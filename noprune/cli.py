@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pruners
+from noprune import __version__
 from noprune.config import TrainConfig
 from noprune.data import DATASETS
 from noprune.errors import UnknownNameError, UserError
@@ -69,6 +70,7 @@ def add_training_flags(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="noprune", description="Pruning at initialization, measured honestly.")
+    parser.add_argument("--version", action="version", version=f"noprune {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
 
     sub.add_parser("list", help="pruners, ablations, models, data sets, experiments, suites, executors")

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import logging
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -33,7 +34,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch.utils import benchmark
 
 import pruners
 from noprune.config import TrainConfig
@@ -95,6 +95,15 @@ def timer_median(fn: Callable[..., Any], args: tuple[Any, ...], min_seconds: flo
     """Median seconds of ``fn(*args)`` by ``torch.utils.benchmark.Timer``: blocks of calls
     until ``min_seconds`` are spent (at least one block after the block-size probe), CUDA
     drained, on every thread torch uses (the Timer's default is one)."""
+    # torch.utils.benchmark loads torch.utils.cpp_extension, whose import warns about CUDA_HOME on
+    # a machine with a CUDA toolkit and no GPU: imported here, with that warning silenced.
+    extension_log = logging.getLogger("torch.utils.cpp_extension")
+    level = extension_log.level
+    extension_log.setLevel(logging.ERROR)
+    try:
+        from torch.utils import benchmark
+    finally:
+        extension_log.setLevel(level)
     timer = benchmark.Timer(
         stmt="fn(*args)", globals={"fn": fn, "args": args}, num_threads=torch.get_num_threads()
     )

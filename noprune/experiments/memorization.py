@@ -5,7 +5,7 @@ A point counts as memorised when its cross-entropy loss is <= ln(2)/10
 (:data:`noprune.ensemble.MEMORISED`). A network stops training at the first check at which all
 of its points are memorised (:func:`noprune.ensemble.memorisation_stop`: every 10 steps of
 full-batch training, at the end of every epoch of minibatch training), else after the budget of
-``config.train`` (the suite names it: ``benchmarks/suites/e1-memorization.toml``).
+``config.train`` (the suite names it: ``noprune/suites/e1-memorization.toml``).
 
 Training. The paper gives "cross-entropy, lr 1e-2" and no optimizer or budget. The E1 suite
 uses full-batch Adam, lr 0.01, 40 steps, and imp trains the same 40 steps in every round

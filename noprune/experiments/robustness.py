@@ -30,7 +30,7 @@ Euclidean norm on inputs, computed in float64 on the trained weights times the m
   kept weights (biases are not pruned and not counted; ``bias_parameters`` says how many there
   are). The data-aware scale sqrt(n d / p_eff) needs the ``mask_information`` experiment's
   ``peff_low`` / ``peff_high`` for the same (pruner, density, model, data, seed): joining them
-  is a report step, not this experiment's (``benchmarks/suites/e5-information.toml``).
+  is a report step, not this experiment's (``noprune/suites/e5-information.toml``).
 
 Also: the ``accuracy`` metrics (train and test accuracy and loss, realised density, nnz,
 collapsed layers, times), ``memorised_fraction``, ``steps`` (optimizer steps the member took)

@@ -7,7 +7,7 @@ parameters: a sparse network's dense-equivalent count is the dense parameter cou
 memorises the same fraction. Where the fraction lies outside the dense curve's range, only a
 bound is known (``below`` or ``above`` the measured widths), and it is reported as such.
 
-The dense runs are the ``memorization`` runs at density 1.0 (``benchmarks/suites/e7-dense.toml``);
+The dense runs are the ``memorization`` runs at density 1.0 (``noprune/suites/e7-dense.toml``);
 a sparse run is compared only with dense runs on the same data and the same training settings.
 """
 

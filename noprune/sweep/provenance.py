@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import platform
 import subprocess
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from noprune import __version__
+
 REPO = Path(__file__).resolve().parents[2]
 
 
 def package_version() -> str:
-    try:
-        return metadata.version("noprune")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+    return __version__
 
 
 def git_state() -> tuple[str | None, bool | None]:

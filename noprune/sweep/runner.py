@@ -1,7 +1,7 @@
 """Sweeps: a suite (TOML) expands into a grid of configs; the runner skips keys already done,
 runs the rest on an executor, and stores each result as it arrives.
 
-Suite files live in ``benchmarks/suites/NAME.toml`` (or any path)::
+Suite files live in ``noprune/suites/NAME.toml`` (or any path)::
 
     name = "quick"
     description = "..."
@@ -55,11 +55,11 @@ from noprune.config import (
 )
 from noprune.errors import UserError
 from noprune.experiments import batch_key, ensemble_limit
-from noprune.sweep.provenance import REPO
 from noprune.sweep.store import Store
 from noprune.sweep.worker import execute, execute_batch, result_record
 
-SUITES_DIR = REPO / "benchmarks" / "suites"
+SUITES_DIR = Path(__file__).resolve().parents[1] / "suites"
+"""The suites shipped with the package (package data: a wheel carries them)."""
 SUITE_KEYS = {"name", "description", "fixed", "grid", "notes", "metrics"}
 SUITE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
@@ -79,7 +79,7 @@ def available_suites() -> list[str]:
 
 
 def load_suite(name_or_path: str) -> Suite:
-    """A suite by name (``benchmarks/suites/NAME.toml``) or by path, validated."""
+    """A suite by name (``noprune/suites/NAME.toml``) or by path, validated."""
     path = Path(name_or_path)
     if path.suffix != ".toml":
         path = SUITES_DIR / f"{name_or_path}.toml"
