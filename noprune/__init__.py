@@ -8,3 +8,11 @@ try:
     __version__ = metadata.version("noprune")
 except metadata.PackageNotFoundError:  # run from a source tree that was never installed
     __version__ = "unknown"
+
+
+def __getattr__(name: str):
+    if name == "load_runs":
+        from noprune.frame import load_runs
+
+        return load_runs
+    raise AttributeError(f"module 'noprune' has no attribute {name!r}")

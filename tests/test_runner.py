@@ -610,9 +610,9 @@ assert [r["status"] for r in execute_batch(payloads)] == ["done", "done"]
 )
 def test_quick_commands_and_workers_load_no_scipy_infotheory_or_matplotlib(tmp_path, code):
     """The commands a user types most, and a worker of the quick suite, start without the
-    estimators' scipy, infotheory itself, matplotlib or scikit-learn (digits is read from its
+    estimators' scipy, infotheory itself, matplotlib, scikit-learn or pandas (digits is read from its
     file)."""
-    heavy = ("scipy", "infotheory", "matplotlib", "sklearn")
+    heavy = ("scipy", "infotheory", "matplotlib", "sklearn", "pandas")
     report = f"\nimport sys\nprint('loaded:', [m for m in {heavy!r} if m in sys.modules])\n"
     out = subprocess.run(
         [sys.executable, "-c", code + report], cwd=tmp_path, capture_output=True, text=True, timeout=300

@@ -1,0 +1,72 @@
+"""Runs as a pandas DataFrame, for analysis beside the leaderboards.
+
+    import noprune
+    runs = noprune.load_runs("results/quick/runs.csv")          # or a store: runs/noprune.sqlite
+    runs.groupby(["prune.pruner", "prune.density"])["test_accuracy"].mean()
+
+One row per run. Columns: ``key``, ``status``, ``error``, ``started``, ``finished`` and the
+provenance (``host``, ``version``, ``git_commit``, ``git_dirty``, ``torch``, ``device``); the
+config flattened with every default filled in (``noprune.config.flat_config``: ``experiment``,
+``data``, ``model``, ``seed``, ``prune.pruner``, ``prune.density``, ``prune.settings.rounds``,
+``train.lr``, ...), so runs group by what they computed however their suite wrote them; and the
+metrics under their own names (``test_accuracy``, ``nnz``, ...; nested ones dotted:
+``per_layer_density.fc1.weight``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from noprune.config import flat_config
+from noprune.errors import UserError
+from noprune.sweep.store import PROVENANCE, Store
+
+if TYPE_CHECKING:
+    import pandas
+
+RUN_COLUMNS = ("key", "status", "error", "started", "finished", *PROVENANCE)
+
+
+def load_runs(source: str | os.PathLike, suite: str | None = None) -> pandas.DataFrame:
+    """The runs of a store (``.sqlite``, optionally one ``suite``'s) or of a ``runs.csv``."""
+    import pandas
+
+    path = Path(source)
+    if path.suffix == ".csv":
+        rows = read_csv(path)
+        if suite is not None:
+            raise UserError(f"{path} holds one suite's runs; pass suite=None")
+    else:
+        with Store.open(path, create=False) as store:
+            rows = store.rows(suite)
+    if not rows:
+        return pandas.DataFrame(columns=list(RUN_COLUMNS))
+    try:
+        configs = [flat_config(json.loads(r["config"])) for r in rows]
+        metrics = [json.loads(r["metrics"]) if r.get("metrics") else {} for r in rows]
+    except (KeyError, TypeError, json.JSONDecodeError) as error:
+        raise UserError(f"{path}: a run's config or metrics cannot be read ({error})") from None
+    run = pandas.DataFrame([{c: r.get(c) for c in RUN_COLUMNS} for r in rows])
+    for column in ("started", "finished", "git_dirty"):  # text in a runs.csv
+        run[column] = pandas.to_numeric(run[column])
+    config = pandas.DataFrame(configs)
+    measured = pandas.json_normalize(metrics)
+    clash = set(measured.columns) & (set(config.columns) | set(run.columns))
+    measured = measured.rename(columns={c: f"metrics.{c}" for c in clash})
+    return pandas.concat([run, config, measured], axis=1)
+
+
+def read_csv(path: Path) -> list[dict[str, Any]]:
+    """The rows of a ``runs.csv`` (``noprune.report.results.export_csv``), as the store gives
+    them (an empty cell is a NULL)."""
+    csv.field_size_limit(sys.maxsize)
+    try:
+        with open(path, newline="") as f:
+            return [{k: v if v != "" else None for k, v in row.items()} for row in csv.DictReader(f)]
+    except OSError as error:
+        raise UserError(f"cannot read {path}: {error.strerror}") from None
