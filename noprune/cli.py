@@ -7,12 +7,14 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import json
 import os
 import signal
 import sqlite3
 import sys
+import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from noprune.config import TrainConfig
 from noprune.data import DATASETS
 from noprune.errors import UnknownNameError, UserError
 from noprune.models import INITS, MODELS
-from noprune.paths import inside, output_folder
+from noprune.paths import SUITES_DIR, inside, output_folder
 from noprune.training import TrainingDiverged
 
 DEFAULT_STORE = "runs/noprune.sqlite"
@@ -68,8 +70,18 @@ def add_training_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rewind-step", type=int, default=0, help="imp rewinds survivors to this step (0: init)")
 
 
+def suite_metrics() -> str:
+    """The metrics the packaged suites tabulate, for --help (any metric the runs recorded works)."""
+    names = set()
+    for path in SUITES_DIR.glob("*.toml"):
+        with contextlib.suppress(OSError, tomllib.TOMLDecodeError):
+            names.update(tomllib.loads(path.read_text()).get("metrics", ["test_accuracy"]))
+    return ", ".join(sorted(map(str, names)))
+
+
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="noprune", description="Pruning at initialization, measured honestly.")
+    metrics = suite_metrics().replace("%", "%%")
     parser.add_argument("--version", action="version", version=f"noprune {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
 
@@ -141,7 +153,8 @@ def build_parser() -> ArgumentParser:
     r.add_argument(
         "--metric",
         action="append",
-        help="leaderboard metric, repeatable (default: the suite's metrics, else test_accuracy)",
+        help="leaderboard metric, repeatable (default: the suite's metrics, else test_accuracy); "
+        f"any metric the runs recorded, e.g. {metrics}",
     )
     r.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
     r.add_argument("--data-root", help="folder holding MNIST, FashionMNIST or CIFAR in torchvision's layout")
@@ -160,13 +173,21 @@ def build_parser() -> ArgumentParser:
 
     lb = sub.add_parser("leaderboard", help="tables of a metric: pruners by density, mean ± std over seeds")
     lb.add_argument("suite", nargs="?", help="one suite (default: every run in the store)")
-    lb.add_argument("--metric", default="test_accuracy")
+    lb.add_argument(
+        "--metric",
+        default="test_accuracy",
+        help=f"any metric the runs recorded (default test_accuracy), e.g. {metrics}",
+    )
     lb.add_argument("--format", default="md", help="md (default), latex, csv or html")
     add_store_flags(lb)
 
     pl = sub.add_parser("plot", help="metric against density, one line per pruner, PNG and PDF")
     pl.add_argument("suite", nargs="?", help="one suite (default: every run in the store)")
-    pl.add_argument("--metric", default="test_accuracy")
+    pl.add_argument(
+        "--metric",
+        default="test_accuracy",
+        help=f"any metric the runs recorded (default test_accuracy), e.g. {metrics}",
+    )
     pl.add_argument("--out", default="results/plot", help="file stem (default results/plot)")
     add_store_flags(pl)
 

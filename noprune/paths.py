@@ -13,6 +13,9 @@ from pathlib import Path
 
 from noprune.errors import UserError
 
+SUITES_DIR = Path(__file__).resolve().parent / "suites"
+"""The suites shipped with the package (package data: a wheel carries them)."""
+
 
 def output_folder(path: str | os.PathLike, flag: str, *, create: bool = True) -> Path:
     """``path`` as a folder that takes new files, or one :class:`UserError` line naming ``flag``

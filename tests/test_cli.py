@@ -525,6 +525,25 @@ def test_run_quick_help(capsys: pytest.CaptureFixture[str]) -> None:
         assert flag in captured.out
 
 
+@pytest.mark.parametrize("command", ["run", "leaderboard", "plot"])
+def test_metric_help_names_the_metrics_the_suites_tabulate(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for metric in ("test_accuracy", "memorised_fraction", "information_lower", "peff_high"):
+        assert metric in text
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    import noprune
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0 and capsys.readouterr().out.strip() == f"noprune {noprune.__version__}"
+
+
 def test_run_quick_help_through_subprocess() -> None:
     proc = subprocess_cli("run", "quick", "--help")
     assert proc.returncode == 0

@@ -55,11 +55,10 @@ from noprune.config import (
 )
 from noprune.errors import UserError
 from noprune.experiments import batch_key, ensemble_limit
+from noprune.paths import SUITES_DIR
 from noprune.sweep.store import Store
 from noprune.sweep.worker import execute, execute_batch, result_record
 
-SUITES_DIR = Path(__file__).resolve().parents[1] / "suites"
-"""The suites shipped with the package (package data: a wheel carries them)."""
 SUITE_KEYS = {"name", "description", "fixed", "grid", "notes", "metrics"}
 SUITE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
