@@ -40,6 +40,9 @@ class Pruner(ABC):
     name: ClassVar[str]
     description: ClassVar[str]
     uses_data: ClassVar[bool]
+    uses_labels: ClassVar[bool] = True
+    """Whether a pruner that uses data reads the labels of its batch, not only the inputs (PX
+    reads only the inputs: where only the labels vary, its mask does not)."""
     needs_trainer: ClassVar[bool] = False
     order: ClassVar[float] = 100.0
     """Where the pruner's rows go in tables and legends (lower first; the built-ins 0 to 6)."""

@@ -89,6 +89,7 @@ class PX(ScoringPruner):
         "path eXclusion: path-kernel trace on the data's ReLU gates, 100 rounds (Iurada et al. 2024)"
     )
     uses_data = True
+    uses_labels = False  # the gates and the path values come from the inputs alone
     order = 4.6
     color = "gold"
     rounds: int = 100

@@ -158,6 +158,10 @@ class RandomLike(Pruner):
         return self.base().uses_data
 
     @property
+    def uses_labels(self) -> bool:  # type: ignore[override]
+        return self.base().uses_labels
+
+    @property
     def needs_trainer(self) -> bool:  # type: ignore[override]
         return self.base().needs_trainer
 

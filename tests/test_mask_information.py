@@ -127,6 +127,28 @@ def test_a_cnn_draw_trains_once_for_all_densities_of_magnitude_after(monkeypatch
     assert calls == [20] * 3  # one dense training per draw, not one per draw and density
 
 
+def test_px_reads_no_label_so_it_prunes_two_draws_and_they_stand_for_all(monkeypatch: pytest.MonkeyPatch):
+    """PX scores from the inputs alone (uses_labels False), and here only the labels vary: it
+    prunes two draws, not K, and gives what pruning every draw gives (I = 0 exactly)."""
+    import pruners
+
+    assert pruners.get("px").uses_data and not pruners.get("px").uses_labels
+    assert pruners.get("snip").uses_labels and pruners.get("imp").uses_labels
+    seen = []
+    pruned = mi.prune_as_ensemble
+
+    def counting(config, plan, densities, draws, device):
+        seen.append(len(draws))
+        return pruned(config, plan, densities, draws, device)
+
+    monkeypatch.setattr(mi, "prune_as_ensemble", counting)
+    m = run_experiment(config("px", 0.2, draws=6), device=CPU, data_root=None)
+    assert seen == [mi.BLIND_CHECK_DRAWS] and m["information_exact"] == 0.0 and m["distinct_masks"] == 1
+    plan = mi.design(config("px", 0.2, draws=6), None)
+    every = pruned(config("px", 0.2, draws=6), plan, [0.2], range(6), CPU)
+    assert (every.bits[0] == every.bits[0][0]).all()  # pruning all six draws: one mask
+
+
 def test_data_blind_pruners_that_see_the_labels_are_caught(monkeypatch: pytest.MonkeyPatch):
     """A pruner declared data-blind whose masks differ between two label draws fails loudly."""
     pruned = mi.prune_one_by_one
@@ -137,7 +159,7 @@ def test_data_blind_pruners_that_see_the_labels_are_caught(monkeypatch: pytest.M
         return out
 
     monkeypatch.setattr(mi, "prune_one_by_one", leaky)
-    with pytest.raises(RuntimeError, match="data-blind"):
+    with pytest.raises(RuntimeError, match="reads no label"):
         run_experiment(config("magnitude", 0.5, "cnn:4,8,16"), device=CPU, data_root=None)
 
 

@@ -12,9 +12,10 @@ nnz + I (docs/SCIENCE.md section 1, informal form) is the interval they give.
 Configs that differ only in density run together (:func:`batch_key`, :func:`run_batch`), and
 their prunings share what does not depend on the density:
 
-- data-blind pruners (``uses_data`` False: random, magnitude, synflow) never see the labels, so
-  their mask is one function of the init and the seed: they prune on two label draws, which must
-  agree, and that mask stands for all K (I = 0 exactly);
+- label-blind pruners never see the labels: the data-blind ones (``uses_data`` False: random,
+  magnitude, synflow, ...) and those that read only the inputs (``uses_labels`` False: PX), whose
+  inputs are fixed here. Their mask is one function of the init, the inputs and the seed: they
+  prune on two label draws, which must agree, and that mask stands for all K (I = 0 exactly);
 - MLPs with a batched pruner: the K x D prunings (draw k at density d) run as one ensemble, in
   which the densities of a draw share imp's rounds and magnitude_after's dense training
   (``noprune.ensemble.pruning.after_training``);
@@ -185,17 +186,18 @@ def prune_one_by_one(
 def prune_draws(
     config: ExperimentConfig, plan: Design, densities: Sequence[float], device: torch.device
 ) -> Pruned:
-    """Every draw's masks at every density (data-blind pruners: pruned on two draws, checked
+    """Every draw's masks at every density (label-blind pruners: pruned on two draws, checked
     to agree, and repeated)."""
     prune = prune_as_ensemble if batched(config) else prune_one_by_one
     k = len(plan.labels)
-    if make_pruner(config, plan.data).uses_data:
+    pruner = make_pruner(config, plan.data)
+    if pruner.uses_data and pruner.uses_labels:
         return prune(config, plan, densities, range(k), device)
     seen = prune(config, plan, densities, range(BLIND_CHECK_DRAWS), device)
     for density, bits in zip(densities, seen.bits, strict=True):
         if not (bits == bits[0]).all():
             raise RuntimeError(
-                f"pruner {config.prune.pruner} is data-blind, but its masks at density {density:g} "
+                f"pruner {config.prune.pruner} reads no label, but its masks at density {density:g} "
                 "differ between label draws"
             )
     return Pruned(
