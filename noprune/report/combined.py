@@ -14,11 +14,9 @@ runs with the same data and training (``noprune.report.dense_equivalent``).
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import statistics
-import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ from typing import Any, NamedTuple
 import pruners
 from noprune.config import flat_config, flat_defaults, pruner_settings
 from noprune.errors import UserError
+from noprune.frame import read_csv
 from noprune.report.dense_equivalent import METRIC, DenseCurve, dense_curves, match_key
 from noprune.report.leaderboard import (
     Record,
@@ -65,15 +64,13 @@ DENSE_HEADER = "dense-equivalent (E7)"
 
 def read_runs(paths: Iterable[Path]) -> list[Record]:
     """Records from ``runs.csv`` files (``noprune.report.results.export_csv``)."""
-    csv.field_size_limit(sys.maxsize)
     records = []
     for path in paths:
         try:
-            with open(path, newline="") as f:
-                for row in csv.DictReader(f):
-                    metrics = json.loads(row["metrics"]) if row.get("metrics") else None
-                    records.append(Record(row["key"], json.loads(row["config"]), row["status"], metrics))
-        except (OSError, KeyError, json.JSONDecodeError) as error:
+            for row in read_csv(path):
+                metrics = json.loads(row["metrics"]) if row.get("metrics") else None
+                records.append(Record(row["key"], json.loads(row["config"]), row["status"], metrics))
+        except (KeyError, TypeError, json.JSONDecodeError) as error:
             raise UserError(f"cannot read runs from {path}: {error}") from None
     return records
 
