@@ -11,6 +11,7 @@ except metadata.PackageNotFoundError:  # run from a source tree that was never i
 
 
 def __getattr__(name: str):
+    """``noprune.load_runs`` (PEP 562): pandas is imported only when it is used."""
     if name == "load_runs":
         from noprune.frame import load_runs
 
