@@ -178,7 +178,11 @@ def build_parser() -> ArgumentParser:
         default="test_accuracy",
         help=f"any metric the runs recorded (default test_accuracy), e.g. {metrics}",
     )
-    lb.add_argument("--format", default="md", help="md (default), latex, csv or html")
+    lb.add_argument(
+        "--format",
+        default="md",
+        help="md (default), latex (booktabs), html, csv (long form) or any tabulate format (rst, grid, ...)",
+    )
     add_store_flags(lb)
 
     pl = sub.add_parser("plot", help="metric against density, one line per pruner, PNG and PDF")

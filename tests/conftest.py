@@ -89,3 +89,17 @@ def pruner_for_tests(name: str) -> pruners.Pruner:
     if name == "magnitude_after":
         return pruners.get("magnitude_after", train_steps=4)
     return pruners.get(name)
+
+
+def md_rows(markdown: str) -> list[list[str]]:
+    """The cells of every markdown table row in ``markdown`` (header included), padding stripped."""
+    return [
+        [c.strip() for c in line.strip().strip("|").split(" | ")]
+        for line in markdown.splitlines()
+        if line.startswith("| ")
+    ]
+
+
+def has_row(markdown: str, *cells: str) -> bool:
+    """Whether a markdown table row in ``markdown`` starts with these cells."""
+    return any(row[: len(cells)] == list(cells) for row in md_rows(markdown))

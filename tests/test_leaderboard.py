@@ -7,6 +7,7 @@ import csv
 import dataclasses
 import io
 import math
+import re
 
 import pytest
 
@@ -15,6 +16,7 @@ from noprune.report import references
 from noprune.report.leaderboard import FORMATS, Table, build_tables, render
 from noprune.report.plots import plot_metric
 from noprune.sweep.store import Record
+from tests.conftest import md_rows
 
 DENSITIES = (1.0, 0.1, 0.01)
 # Dyadic values, so means and stds are exact in floating point.
@@ -212,7 +214,7 @@ def test_reference_rows_for_cifar10_vgg16() -> None:
     md = render([table], "md")
     ref_lines = [line for line in md.splitlines() if "ref: " in line]
     assert len(ref_lines) == 5 and not any("**" in line for line in ref_lines)
-    assert "| *ref: synflow (Tanaka et al. 2020)* | 93.5 | 93.3 | 90.1 |" in md
+    assert ["*ref: synflow (Tanaka et al. 2020)*", "93.5", "93.3", "90.1"] in md_rows(md)
     assert references.SOURCE in md
 
 
@@ -257,9 +259,9 @@ def test_every_format_renders() -> None:
     lines = md.splitlines()
     assert lines[0].startswith("Each cell: mean ± std")
     header = next(i for i, line in enumerate(lines) if line.startswith("| pruner"))
-    assert lines[header] == "| pruner \\ density | 1 | 0.1 | 0.01 |"
-    assert lines[header + 1] == "|:---|---:|---:|---:|"
-    assert "| random | **75.0 ± 6.2 (3)** | 50.0 ± 6.2 (3) | 25.0 ± 6.2 (3) |" in lines
+    assert md_rows(lines[header]) == [["pruner \\ density", "1", "0.1", "0.01"]]
+    assert re.fullmatch(r"\|:-+\|(-+:\|){3}", lines[header + 1])  # label left, numbers right
+    assert ["random", "**75.0 ± 6.2 (3)**", "50.0 ± 6.2 (3)", "25.0 ± 6.2 (3)"] in md_rows(md)
     assert md.count("### ") == 2 and "mean ± std (n seeds)" in md and "test_accuracy" in md
 
     latex = render(tables, "latex")
@@ -282,10 +284,24 @@ def test_every_format_renders() -> None:
 
     page = render(tables, "html")
     assert page.count("<table>") == 2 and page.count("</table>") == 2
-    assert "<b>75.0 ± 6.2 (3)</b>" in page and '<tr class="reference">' in page
+    assert "<b>75.0 ± 6.2 (3)</b>" in page and "<i>ref: synflow (Tanaka et al. 2020)</i>" in page
+    assert page.count("<h3>") == 2
+
+    rst = render(tables, "rst")  # any other tabulate format; the best cell marked with *
+    assert "75.0 ± 6.2 (3) *" in rst and "* = best" in rst
 
     for fmt in FORMATS:
         assert render([], fmt).strip() != "" or fmt == "csv"
+
+
+def test_best_is_chosen_on_the_shown_value_and_ties_are_all_bold() -> None:
+    # means 0.977 and 0.97700002 show as 97.7 both: both best, as a reader sees them
+    records = [record(config("random", 0.5, s), 0.977) for s in range(3)]
+    records += [record(config("snip", 0.5, s), 0.97700002) for s in range(3)]
+    records += [record(config("imp", 0.5, s), 0.9764) for s in range(3)]
+    table = only(build_tables(records))
+    assert [r.label for r in table.rows if r.cells[0.5].best] == ["random", "snip"]
+    assert ["imp", "97.6 ± 0.0 (3)"] in md_rows(render([table], "md"))
 
 
 def test_unknown_format_is_a_user_error() -> None:

@@ -10,6 +10,7 @@ from noprune.cli import main
 from noprune.report.combined import build_report, read_runs
 from noprune.report.results import export_csv
 from noprune.sweep.store import Record
+from tests.conftest import has_row, md_rows
 
 
 def record(
@@ -40,9 +41,9 @@ RECORDS = [
 def test_columns_of_different_experiments_are_joined_and_averaged_over_seeds():
     text = build_report([*RECORDS, RECORDS[0]])  # a run in two suites' runs.csv counts once
     gaussian = text.split("### gaussian / mlp:8")[1].split("###")[0]
-    rows = [line for line in gaussian.splitlines() if line.startswith("| ")][1:]
-    assert rows[0].startswith("| random | 0.1 | 10 |")
-    assert rows[1].startswith("| imp | 0.1 | 10 | 3.00 | 30.00 | 0.75 (2) |")
+    rows = md_rows(gaussian)[1:]
+    assert rows[0][:3] == ["random", "0.1", "10"]
+    assert rows[1][:6] == ["imp", "0.1", "10", "3.00", "30.00", "0.75 (2)"]
     assert "snip" not in text  # failed runs are not reported
     sphere = text.split("### sphere / mlp:8")[1]
     assert "Lip ≤" in sphere and "12.0" in sphere and "memorised" not in sphere
@@ -90,7 +91,7 @@ def test_report_reads_the_committed_runs_csv(tmp_path):
     export_csv(rows, suite / "runs.csv")
     assert read_runs([suite / "runs.csv"]) == RECORDS
     assert main(["report", "--results", str(tmp_path / "results")]) == 0
-    assert "| imp | 0.1 | 10 |" in (tmp_path / "results" / "report.md").read_text()
+    assert has_row((tmp_path / "results" / "report.md").read_text(), "imp", "0.1", "10")
 
 
 def test_report_without_results_is_one_clear_error(tmp_path, capsys):
@@ -130,9 +131,9 @@ def test_report_reads_the_dense_equivalent_off_dense_runs_with_the_same_training
     other.config["train"] = {"lr": 0.5}  # other training: no dense curve to compare with
     text = build_report([*runs, sparse, other])
     assert "dense-equivalent (E7)" in text
-    imp = next(line for line in text.splitlines() if line.startswith("| imp |"))
-    snip = next(line for line in text.splitlines() if line.startswith("| snip |"))
-    assert imp.endswith("| 1000 |") and snip.endswith("| – |")
+    imp = next(row for row in md_rows(text) if row[0] == "imp")
+    snip = next(row for row in md_rows(text) if row[0] == "snip")
+    assert imp[-1] == "1000" and snip[-1] == "–"
 
 
 def test_kept_weights_on_a_path_stand_beside_nnz_where_the_runs_recorded_them():
@@ -147,6 +148,6 @@ def test_kept_weights_on_a_path_stand_beside_nnz_where_the_runs_recorded_them():
         ),
     ]
     text = build_report(with_paths)
-    assert "| pruner | density | nnz | nnz on a path | memorised |" in text
-    assert "| grasp | 0.1 | 10 | 0 | 0.00 |" in text and "| imp | 0.1 | 10 | 9 | 0.50 |" in text
+    assert has_row(text, "pruner", "density", "nnz", "nnz on a path", "memorised")
+    assert has_row(text, "grasp", "0.1", "10", "0", "0.00") and has_row(text, "imp", "0.1", "10", "9", "0.50")
     assert "on a path" not in build_report(RECORDS)

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from tabulate import tabulate
 
 import pruners
 from noprune.config import TrainConfig
@@ -493,7 +494,7 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
         "met?",
         "notes",
     ]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
+    body = []
     for r in rows:
         met = {True: "yes", False: "no", None: "-"}[r.get("met")]
         cells = [
@@ -511,7 +512,8 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
             met,
             r["note"],
         ]
-        lines.append("| " + " | ".join(cells) + " |")
+        body.append(cells)
+    lines = [tabulate(body, header, tablefmt="pipe", disable_numparse=True)]
     if rows:
         lines.append("")
         lines.append(

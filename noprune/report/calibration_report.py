@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from tabulate import tabulate
+
 from noprune.data.masks import parse_case
 from noprune.report.plots import save_figure
 from noprune.sweep.store import Record
@@ -68,17 +70,16 @@ def calibration_markdown(records: Iterable[Record]) -> str:
     rows = _rows(records)
     if not rows:
         return ""
-    lines = [
-        "| " + " | ".join(COLUMNS) + " |",
-        "|" + "|".join(":---" if i < 6 else "---:" for i in range(len(COLUMNS))) + "|",
-    ]
+    body = []
     for r in rows:
         m = r["metrics"]
         cells = [r["design"], r["case"], r["n"], _bits(r["p"]), r["q"], r["K or R"], m.get("repetitions"),
                  m.get("truth"), m.get("lower_mean"), m.get("upper_mean"), m.get("lower_share"),
                  m.get("coverage"), m.get("lower_positive"), m.get("detector_fires"), m.get("refused"),
                  m.get("seconds")]  # fmt: skip
-        lines.append("| " + " | ".join(_fmt(c) for c in cells) + " |")
+        body.append([_fmt(c) for c in cells])
+    align = ["left"] * 6 + ["right"] * (len(COLUMNS) - 6)
+    lines = [tabulate(body, COLUMNS, tablefmt="pipe", colalign=align, disable_numparse=True)]
     return "\n".join(lines) + "\n"
 
 

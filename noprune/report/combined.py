@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from tabulate import tabulate
+
 import pruners
 from noprune.config import flat_config, flat_defaults, pruner_settings
 from noprune.errors import UserError
@@ -178,20 +180,15 @@ def _table(
         # settings compare as values (rounds=2 before rounds=10)
         return pruners.display_rank(row.pruner), row.label.partition(" [")[0], row.settings, -row.density
 
-    lines = [
-        f"### {data} / {model}",
-        "",
-        "| pruner | density | nnz | "
-        + " | ".join([c.header for c in columns] + ([DENSE_HEADER] if dense else []))
-        + " |",
-        "|---|---|---|" + "---|" * (len(columns) + bool(dense)),
-    ]
+    headers = ["pruner", "density", "nnz", *(c.header for c in columns), *([DENSE_HEADER] if dense else [])]
+    body = []
     for row in sorted(rows, key=order):
         values = rows[row]
         nnz = next((values[(e, "nnz")] for e in NNZ_SOURCES if (e, "nnz") in values), None)
         shown = [_cell(nnz, 0)] + [_cell(values.get((c.experiment, c.metric)), c.digits) for c in columns]
         shown += [dense.get(row, "–")] if dense else []
-        lines.append(f"| {row.label} | {density_labels([row.density])[0]} | " + " | ".join(shown) + " |")
+        body.append([row.label, density_labels([row.density])[0], *shown])
+    lines = [f"### {data} / {model}", "", tabulate(body, headers, tablefmt="pipe", disable_numparse=True)]
     return "\n".join(lines) + "\n"
 
 

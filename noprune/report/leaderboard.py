@@ -28,14 +28,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tabulate import tabulate, tabulate_formats
+
 import pruners
 from noprune.config import flat_config, pruner_settings
 from noprune.errors import UnknownNameError
 from noprune.report import references
 from noprune.sweep.store import Record
 
-#: Fixed row order; pruners not listed follow alphabetically.
-FORMATS: tuple[str, ...] = ("md", "latex", "csv", "html")
 #: Relative tolerance under which two densities are the same column (10**-1.5 == 0.0316227766).
 DENSITY_RTOL = 1e-6
 
@@ -44,10 +44,11 @@ _ROW_FIELDS = ("prune.pruner", "prune.ablation", "prune.scope")
 _COLUMN_FIELD = "prune.density"
 _MISSING = "–"
 _NOTE = (
-    "Each cell: mean ± std over seeds (sample std, ddof=1; 0 for one seed) and the number of seeds n "
-    "in parentheses; accuracies in percent; bold = best measured mean per density (lowest for losses "
-    "and times, highest otherwise); columns are densities (fraction of weights kept); rows starting "
-    "with 'ref:' are published numbers, not measured here, and never compete."
+    "Each cell: mean ± std over seeds (sample std, ddof=1; 0 for one seed) and the number of seeds "
+    "n in parentheses; accuracies in percent; bold = best measured mean per density as shown "
+    "(lowest for losses and times, highest otherwise; means that read the same are all bold); "
+    "columns are densities (fraction of weights kept); rows starting with 'ref:' are published "
+    "numbers, not measured here, and never compete."
 )
 
 
@@ -128,11 +129,14 @@ class Table:
     def format_cell(self, row: Row, cell: Cell) -> str:
         """The displayed text: ``91.2 ± 0.4 (3)`` for accuracies, 4 significant digits otherwise;
         reference cells show the published mean only."""
-        if self.is_accuracy:
-            mean, std = f"{cell.mean * self.scale:.1f}", f"{cell.std * self.scale:.1f}"
-        else:
-            mean, std = f"{cell.mean:.4g}", f"{cell.std:.4g}"
+        mean, std = shown(cell.mean, self.metric, self.scale), shown(cell.std, self.metric, self.scale)
         return mean if row.is_reference else f"{mean} ± {std} ({cell.n})"
+
+
+def shown(value: float, metric: str, scale: float) -> str:
+    """A value as a table shows it: accuracies in percent to 0.1, anything else to 4 significant
+    digits. Best cells are chosen on this text, so two cells that read the same are both best."""
+    return f"{value * scale:.1f}" if is_accuracy_metric(metric) else f"{value:.4g}"
 
 
 def is_accuracy_metric(metric: str) -> bool:
@@ -274,14 +278,18 @@ def _make_table(
             d: (statistics.fmean(vs), statistics.stdev(vs) if len(vs) > 1 else 0.0, len(vs))
             for d, vs in by_density.items()
         }
+
+    def displayed(mean: float) -> float:
+        return float(shown(mean, metric, scale))
+
     pick = min if lower_is_better(metric) else max
-    best = {d: pick(s[d][0] for s in stats.values() if d in s) for d in densities}
+    best = {d: pick(displayed(s[d][0]) for s in stats.values() if d in s) for d in densities}
 
     rows: list[Row] = []
     for row_key in sorted(stats):
         _, pruner, _, scope, _, _, note, ablation = row_key
         label = pruner_label(pruner, ablation, scope, note)
-        cells = {d: Cell(m, s, n, best=(m == best[d])) for d, (m, s, n) in stats[row_key].items()}
+        cells = {d: Cell(m, s, n, best=displayed(m) == best[d]) for d, (m, s, n) in stats[row_key].items()}
         rows.append(Row(label, pruner, cells, ablation=ablation, scope=scope))
 
     ref_rows = _reference_rows(data, model, metric, densities, scale)
@@ -372,46 +380,20 @@ def density_labels(densities: Sequence[float]) -> list[str]:
 
 
 # ----------------------------------------------------------------------------------------------
-# rendering
+# rendering (tabulate draws the grids; this module says what goes in the cells)
 
 
-def render(tables: Sequence[Table], fmt: str) -> str:
-    """The tables as ``md`` (GitHub markdown), ``latex`` (booktabs), ``csv`` (long form) or ``html``."""
-    renderers: dict[str, Callable[[Sequence[Table]], str]] = {
-        "md": _render_md,
-        "latex": _render_latex,
-        "csv": _render_csv,
-        "html": _render_html,
-    }
-    if fmt not in renderers:
-        raise UnknownNameError("leaderboard format", fmt, FORMATS)
-    return renderers[fmt](tables)
+@dataclass(frozen=True)
+class Style:
+    """How one output format marks up a cell: tabulate's ``tablefmt``, the best measured cell,
+    a reference row's label, text escaping, and a table's title line."""
 
-
-def _render_md(tables: Sequence[Table]) -> str:
-    out = [_NOTE, ""]
-    if not tables:
-        out.append("No finished runs to show.")
-    for table in tables:
-        labels = density_labels(table.densities)
-        out += [f"### {_md(table.title)}", ""]
-        out.append("| pruner \\ density | " + " | ".join(labels) + " |")
-        out.append("|:---|" + "---:|" * len(labels))
-        for row in table.rows:
-            cells = []
-            for d in table.densities:
-                cell = row.cells.get(d)
-                if cell is None:
-                    cells.append(_MISSING)
-                    continue
-                text = table.format_cell(row, cell)
-                cells.append(f"**{text}**" if cell.best and not row.is_reference else text)
-            label = f"*{_md(row.label)}*" if row.is_reference else _md(row.label)
-            out.append(f"| {label} | " + " | ".join(cells) + " |")
-        if table.reference_source:
-            out += ["", f"Reference rows: {table.reference_source}."]
-        out.append("")
-    return "\n".join(out).rstrip() + "\n"
+    tablefmt: str
+    bold: str = "{} *"
+    italic: str = "{}"
+    escape: Callable[[str], str] = str
+    title: str = "{}"
+    note: str = "{}"
 
 
 def _md(text: str) -> str:
@@ -439,40 +421,69 @@ def _tex(text: str) -> str:
     return "".join(_LATEX.get(ch, ch) for ch in text)
 
 
-def _render_latex(tables: Sequence[Table]) -> str:
-    out = [f"% {_NOTE}"]
+#: Our names for the three formats we mark up ourselves; any other of ``tabulate_formats`` is
+#: passed through (the best cell then marked with a trailing ``*``).
+STYLES: dict[str, Style] = {
+    "md": Style("pipe", "**{}**", "*{}*", _md, "### {}", "{}"),
+    # latex_raw takes our escaping and markup as they are; its \hline rules become booktabs'.
+    "latex": Style("latex_raw", r"\textbf{{{}}}", r"\textit{{{}}}", _tex, "% {}", "% {}"),
+    "html": Style("unsafehtml", "<b>{}</b>", "<i>{}</i>", html.escape, "<h3>{}</h3>", "<p>{}</p>"),
+}
+FORMATS: tuple[str, ...] = (
+    "md",
+    "latex",
+    "csv",
+    "html",
+    *(f for f in tabulate_formats if f not in ("html", "latex")),
+)
+
+
+def render(tables: Sequence[Table], fmt: str) -> str:
+    """The tables as ``md`` (GitHub markdown), ``latex`` (booktabs: needs ``\\usepackage{booktabs}``),
+    ``html``, ``csv`` (long form, stored units) or any other of tabulate's formats."""
+    if fmt == "csv":
+        return _render_csv(tables)
+    if fmt not in FORMATS:
+        raise UnknownNameError("leaderboard format", fmt, FORMATS)
+    style = STYLES.get(fmt) or Style(fmt)
+    note = _NOTE if fmt in STYLES else _NOTE.replace("bold =", "* =")
+    if fmt == "latex":
+        note += " Needs \\usepackage{booktabs}."
+    out = [style.note.format(style.escape(note) if fmt != "latex" else note), ""]
+    if not tables:
+        out.append(style.note.format("No finished runs to show."))
     for table in tables:
-        labels = density_labels(table.densities)
-        k = len(labels)
-        out += [
-            "",
-            f"% {table.title}",
-            r"\begin{tabular}{l" + "r" * k + "}",
-            r"\toprule",
-            rf"\multicolumn{{{k + 1}}}{{l}}{{{_tex(table.title)}}} \\",
-            r"\midrule",
-            rf"pruner & \multicolumn{{{k}}}{{c}}{{density}} \\",
-            rf"\cmidrule(l){{2-{k + 1}}}",
-            " & ".join(["", *labels]) + r" \\",
-            r"\midrule",
-        ]
-        for i, row in enumerate(table.rows):
-            if row.is_reference and (i == 0 or not table.rows[i - 1].is_reference):
-                out.append(r"\midrule")
-            cells = []
-            for d in table.densities:
-                cell = row.cells.get(d)
-                if cell is None:
-                    cells.append("--")
-                    continue
-                text = _tex(table.format_cell(row, cell))
-                cells.append(rf"\textbf{{{text}}}" if cell.best and not row.is_reference else text)
-            label = rf"\textit{{{_tex(row.label)}}}" if row.is_reference else _tex(row.label)
-            out.append(" & ".join([label, *cells]) + r" \\")
-        out += [r"\bottomrule", r"\end{tabular}"]
+        out += [style.title.format(style.escape(table.title)), "", _grid(table, style), ""]
         if table.reference_source:
-            out.append(f"% Reference rows: {table.reference_source}.")
-    return "\n".join(out) + "\n"
+            out += [style.note.format(style.escape(f"Reference rows: {table.reference_source}.")), ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _grid(table: Table, style: Style) -> str:
+    """One table's grid: a row per pruner, a column per density, the best measured cells (by
+    displayed value, ties all marked) in bold, reference rows in italics."""
+    body = []
+    for row in table.rows:
+        cells = [
+            style.italic.format(style.escape(row.label)) if row.is_reference else style.escape(row.label)
+        ]
+        for d in table.densities:
+            cell = row.cells.get(d)
+            text = _MISSING if cell is None else style.escape(table.format_cell(row, cell))
+            cells.append(style.bold.format(text) if cell and cell.best and not row.is_reference else text)
+        body.append(cells)
+    headers = [style.escape("pruner \\ density"), *density_labels(table.densities)]
+    grid = tabulate(
+        body,
+        headers,
+        tablefmt=style.tablefmt,
+        colalign=("left", *("right" for _ in table.densities)),
+        disable_numparse=True,
+    )
+    if style.tablefmt == "latex_raw":
+        for rule in (r"\toprule", r"\midrule", r"\bottomrule"):
+            grid = grid.replace(r"\hline", rule, 1)
+    return grid
 
 
 def _render_csv(tables: Sequence[Table]) -> str:
@@ -500,39 +511,3 @@ def _render_csv(tables: Sequence[Table]) -> str:
                     ]
                 )
     return buffer.getvalue()
-
-
-def _render_html(tables: Sequence[Table]) -> str:
-    esc = html.escape
-    out = [f"<p>{esc(_NOTE)}</p>"]
-    if not tables:
-        out.append("<p>No finished runs to show.</p>")
-    for table in tables:
-        labels = density_labels(table.densities)
-        out += [
-            "<table>",
-            f"<caption>{esc(table.title)}</caption>",
-            "<thead><tr><th>pruner \\ density</th>"
-            + "".join(f"<th>{esc(s)}</th>" for s in labels)
-            + "</tr></thead>",
-            "<tbody>",
-        ]
-        for row in table.rows:
-            cells = []
-            for d in table.densities:
-                cell = row.cells.get(d)
-                if cell is None:
-                    cells.append(f"<td>{_MISSING}</td>")
-                    continue
-                text = esc(table.format_cell(row, cell))
-                cells.append(
-                    f"<td><b>{text}</b></td>" if cell.best and not row.is_reference else f"<td>{text}</td>"
-                )
-            if row.is_reference:
-                out.append(f'<tr class="reference"><td><i>{esc(row.label)}</i></td>{"".join(cells)}</tr>')
-            else:
-                out.append(f"<tr><td>{esc(row.label)}</td>{''.join(cells)}</tr>")
-        out += ["</tbody>", "</table>"]
-        if table.reference_source:
-            out.append(f"<p>Reference rows: {esc(table.reference_source)}.</p>")
-    return "\n".join(out) + "\n"
