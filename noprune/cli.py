@@ -234,11 +234,22 @@ def build_parser() -> ArgumentParser:
     )
     rp.add_argument("--results", default="results", help="folder of suite results (default results/)")
     rp.add_argument("--out", help="report file (default RESULTS/report.md)")
+
+    rd = sub.add_parser(
+        "render", help="redraw each suite's leaderboard and figures from its committed runs.csv (no store)"
+    )
+    rd.add_argument("suites", nargs="*", help="suite folders to redraw (default: every RESULTS/*/runs.csv)")
+    rd.add_argument("--results", default="results", help="folder of suite results (default results/)")
     return parser
 
 
 def add_store_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--store", default=DEFAULT_STORE, help=f"results store (default {DEFAULT_STORE})")
+    p.add_argument(
+        "--store",
+        default=DEFAULT_STORE,
+        help=f"results store, or a runs.csv (default {DEFAULT_STORE}; where it does not exist, "
+        "leaderboard and plot read results/SUITE/runs.csv)",
+    )
 
 
 def cmd_list() -> None:
@@ -406,7 +417,12 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         from noprune.experiments import EXPERIMENTS
 
         paths = write_results(
-            store, suite.name, results, metrics=metrics, command=command, experiments=EXPERIMENTS
+            store.rows(suite.name),
+            suite.name,
+            results,
+            metrics=metrics,
+            command=command,
+            experiments=EXPERIMENTS,
         )
     print("wrote " + ", ".join(str(p) for p in paths))
     if not any(p.name == "runs.csv" for p in paths):
@@ -453,14 +469,36 @@ def cmd_ingest(args: argparse.Namespace) -> None:
     print(f"ingested {added} results into {args.store} (suite {args.suite}); {skipped} already stored")
 
 
-def stored_records(store_path: str, suite: str | None, metric: str) -> list:
-    """The store's runs (of ``suite``, if given), refused with one line when the suite is not
-    in the store or no finished run of it has ``metric``."""
+def stored_rows(store_path: str, suite: str | None, results: str = "results") -> list[dict]:
+    """The runs (of ``suite``, if given) of a store, of a runs.csv given as ``--store``, or, where
+    the default store does not exist, of the committed ``results/SUITE/runs.csv`` (every suite's
+    when none is named): leaderboards and plots re-render without the store that made them."""
+    from noprune.sweep.runs_csv import read_rows
+
+    if store_path.endswith(".csv"):
+        return read_rows(Path(store_path))
+    if store_path == DEFAULT_STORE and not Path(store_path).exists():
+        files = [Path(results, suite, "runs.csv")] if suite else sorted(Path(results).glob("*/runs.csv"))
+        files = [f for f in files if f.is_file()]
+        if not files:
+            where = f"{results}/{suite}/runs.csv" if suite else f"{results}/*/runs.csv"
+            raise UserError(f"no store at {store_path} and no {where} to read runs from")
+        print(f"no store at {store_path}; reading {', '.join(map(str, files))}", file=sys.stderr)
+        by_key = {row["key"]: row for f in files for row in read_rows(f)}  # a run in two suites once
+        return [by_key[k] for k in sorted(by_key)]
     with open_existing(store_path) as store:
         if suite is not None and suite not in store.suites():
             known = ", ".join(store.suites()) or "no suites"
             raise UserError(f"no suite {suite!r} in {store_path}; it has: {known}")
-        records = store.records(suite)
+        return store.rows(suite)
+
+
+def stored_records(store_path: str, suite: str | None, metric: str) -> list:
+    """The runs of :func:`stored_rows` as records, refused with one line when no finished run
+    has ``metric``."""
+    from noprune.sweep.store import Record
+
+    records = [Record.from_row(row) for row in stored_rows(store_path, suite)]
     names = sorted(
         {
             name
@@ -515,6 +553,35 @@ def cmd_mi(args: argparse.Namespace) -> None:
     print(json.dumps(result.to_json(), indent=2) if args.json else result.text())
 
 
+def cmd_render(args: argparse.Namespace) -> None:
+    """Re-render each suite folder's leaderboard and figures from its own runs.csv (no store):
+    after a change to how results are drawn, the committed results follow with one command."""
+    from noprune.experiments import EXPERIMENTS
+    from noprune.report.results import write_results
+    from noprune.sweep.runner import available_suites, load_suite
+    from noprune.sweep.runs_csv import read_rows
+
+    root = Path(args.results)
+    folders = [root / name for name in args.suites] or sorted(p.parent for p in root.glob("*/runs.csv"))
+    missing = [f for f in folders if not (f / "runs.csv").is_file()]
+    if missing:
+        raise UserError(f"no runs.csv in {missing[0]}")
+    if not folders:
+        raise UserError(f"no runs.csv under {root}/*/ (run a suite with noprune run first)")
+    known = set(available_suites())
+    for folder in folders:
+        rows = read_rows(folder / "runs.csv")
+        metrics = list(load_suite(folder.name).metrics) if folder.name in known else ["test_accuracy"]
+        try:
+            command = json.loads((folder / "provenance.json").read_text())["command"]
+        except (OSError, ValueError, KeyError):
+            raise UserError(f"{folder}: no readable provenance.json beside runs.csv") from None
+        paths = write_results(
+            rows, folder.name, folder, metrics=metrics, command=command, experiments=EXPERIMENTS
+        )
+        print(f"{folder}: wrote " + ", ".join(p.name for p in paths))
+
+
 def cmd_report(args: argparse.Namespace) -> None:
     from noprune.report.combined import write_report
 
@@ -532,6 +599,7 @@ COMMANDS = {
     "bench": cmd_bench,
     "mi": cmd_mi,
     "report": cmd_report,
+    "render": cmd_render,
 }
 
 

@@ -104,10 +104,7 @@ def normalize_settings(pruner: str, settings: Settings | dict[str, Any]) -> Sett
     if pruner not in pruners.PRUNERS:
         return tuple(sorted(items.items()))
     own = pruner_settings(pruner)
-    try:
-        hints = typing.get_type_hints(pruners.PRUNERS[pruner])
-    except (NameError, TypeError):  # a plugin's annotations that cannot be resolved: take values as given
-        hints = {}
+    hints = _settings_types(pruners.PRUNERS[pruner])
     out = []
     for name, value in sorted(items.items()):
         if name in DERIVED_SETTINGS:
@@ -120,6 +117,16 @@ def normalize_settings(pruner: str, settings: Settings | dict[str, Any]) -> Sett
         if value != own[name]:
             out.append((name, value))
     return tuple(out)
+
+
+@functools.cache
+def _settings_types(cls: type) -> dict[str, Any]:
+    """A pruner class's resolved annotations (cached: reading a runs.csv builds thousands of
+    configs); {} for a plugin's that cannot be resolved, whose values are then taken as given."""
+    try:
+        return typing.get_type_hints(cls)
+    except (NameError, TypeError):
+        return {}
 
 
 def legacy_names(pruner: str) -> dict[str, str]:
@@ -231,7 +238,12 @@ def canonical_json(config: Any) -> str:
 
 def run_key(config: Any) -> str:
     """16 hex digits of SHA-256 over the canonical JSON: the address of a run's result."""
-    return hashlib.sha256(canonical_json(config).encode()).hexdigest()[:16]
+    return key_of(canonical_json(config))
+
+
+def key_of(canonical_text: str) -> str:
+    """The run key of a config's canonical JSON (:func:`canonical_json`)."""
+    return hashlib.sha256(canonical_text.encode()).hexdigest()[:16]
 
 
 @functools.cache
@@ -368,7 +380,7 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     raw = raw.strip()
     if path.startswith("prune.settings.") or path not in _known():
         return path, _literal(raw, path)  # typed against the pruner's own fields on building
-    kind = _leaf_type(path)
+    kind = leaf_type(path)
     if typing.get_origin(kind) in (Union, types.UnionType):
         if raw.lower() in ("none", "null", ""):
             return path, None
@@ -390,7 +402,7 @@ def _literal(raw: str, path: str) -> Any:
         raise UserError(f"{path} takes a number, true/false or a word, got {raw!r}") from None
 
 
-def _leaf_type(path: str) -> Any:
+def leaf_type(path: str) -> Any:
     cls: Any = ExperimentConfig
     *parents, leaf = path.split(".")
     for p in parents:

@@ -15,15 +15,14 @@ metrics under their own names (``test_accuracy``, ``nnz``, ...; nested ones dott
 
 from __future__ import annotations
 
-import csv
 import json
 import os
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from noprune.config import flat_config
 from noprune.errors import UserError
+from noprune.sweep.runs_csv import read_rows
 from noprune.sweep.store import PROVENANCE, Store
 
 if TYPE_CHECKING:
@@ -38,7 +37,7 @@ def load_runs(source: str | os.PathLike, suite: str | None = None) -> pandas.Dat
 
     path = Path(source)
     if path.suffix == ".csv":
-        rows = read_csv(path)
+        rows = read_rows(path)
         if suite is not None:
             raise UserError(f"{path} holds one suite's runs; pass suite=None")
     else:
@@ -52,21 +51,8 @@ def load_runs(source: str | os.PathLike, suite: str | None = None) -> pandas.Dat
     except (KeyError, TypeError, json.JSONDecodeError) as error:
         raise UserError(f"{path}: a run's config or metrics cannot be read ({error})") from None
     run = pandas.DataFrame([{c: r.get(c) for c in RUN_COLUMNS} for r in rows])
-    for column in ("started", "finished", "git_dirty"):  # text in a runs.csv
-        run[column] = pandas.to_numeric(run[column])
     config = pandas.DataFrame(configs)
     measured = pandas.json_normalize(metrics)
     clash = set(measured.columns) & (set(config.columns) | set(run.columns))
     measured = measured.rename(columns={c: f"metrics.{c}" for c in clash})
     return pandas.concat([run, config, measured], axis=1)
-
-
-def read_csv(path: Path) -> list[dict[str, Any]]:
-    """The rows of a ``runs.csv`` (``noprune.report.results.export_csv``), as the store gives
-    them (an empty cell is a NULL)."""
-    csv.field_size_limit(sys.maxsize)
-    try:
-        with open(path, newline="") as f:
-            return [{k: v if v != "" else None for k, v in row.items()} for row in csv.DictReader(f)]
-    except OSError as error:
-        raise UserError(f"cannot read {path}: {error.strerror}") from None

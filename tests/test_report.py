@@ -7,8 +7,9 @@ import json
 import pytest
 
 from noprune.cli import main
+from noprune.config import canonical, canonical_json, from_dict, run_key
 from noprune.report.combined import build_report, read_runs
-from noprune.report.results import export_csv
+from noprune.sweep.runs_csv import write_rows
 from noprune.sweep.store import Record
 from tests.conftest import has_row, md_rows
 
@@ -82,14 +83,17 @@ def test_runs_that_differ_in_how_the_mask_is_made_are_separate_rows():
 
 
 def test_report_reads_the_committed_runs_csv(tmp_path):
+    configs = [from_dict(r.config) for r in RECORDS]
     rows = [
-        {"key": r.key, "status": r.status, "config": json.dumps(r.config), "metrics": json.dumps(r.metrics)}
-        for r in RECORDS
+        {"key": run_key(c), "status": r.status, "config": canonical_json(c), "metrics": json.dumps(r.metrics)}
+        for r, c in zip(RECORDS, configs, strict=True)
     ]
     suite = tmp_path / "results" / "e1"
     suite.mkdir(parents=True)
-    export_csv(rows, suite / "runs.csv")
-    assert read_runs([suite / "runs.csv"]) == RECORDS
+    write_rows(rows, suite / "runs.csv")
+    assert read_runs([suite / "runs.csv"]) == [
+        Record(run_key(c), canonical(c), r.status, r.metrics) for r, c in zip(RECORDS, configs, strict=True)
+    ]
     assert main(["report", "--results", str(tmp_path / "results")]) == 0
     assert has_row((tmp_path / "results" / "report.md").read_text(), "imp", "0.1", "10")
 

@@ -552,7 +552,7 @@ def test_ingest_of_a_runs_csv_restores_the_suite_and_exports_it_byte_for_byte(tm
     """A committed runs.csv goes back into a store (to extend a suite without rerunning it):
     every run done with its numbers and provenance, none twice; a bad row is named, and nothing
     of its file is stored."""
-    from noprune.report.results import export_csv
+    from noprune.sweep.runs_csv import write_rows
 
     committed = Path(__file__).resolve().parents[1] / "results" / "quick" / "runs.csv"
     store = tmp_path / "s.sqlite"
@@ -562,12 +562,12 @@ def test_ingest_of_a_runs_csv_restores_the_suite_and_exports_it_byte_for_byte(tm
     assert main(["ingest", str(committed), "--store", str(store), "--suite", "quick"]) == 0
     assert "ingested 0" in capsys.readouterr().out
     with Store.open(store) as s:
-        export_csv(s.rows("quick"), tmp_path / "runs.csv")
+        write_rows(s.rows("quick"), tmp_path / "runs.csv")
     assert (tmp_path / "runs.csv").read_bytes() == committed.read_bytes()
     lines = committed.read_text().splitlines(keepends=True)
     (tmp_path / "bad.csv").write_text(lines[0] + "f" + lines[1][1:])  # a key that is not its config's
     assert main(["ingest", str(tmp_path / "bad.csv"), "--store", str(tmp_path / "t.sqlite")]) == 2
-    assert "bad.csv:2: field 'key' is not the key of its config" in capsys.readouterr().err
+    assert "bad.csv:2: not a run of noprune (its config" in capsys.readouterr().err
     assert not (tmp_path / "t.sqlite").exists()  # nothing written
 
 

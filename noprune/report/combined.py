@@ -14,7 +14,6 @@ runs with the same data and training (``noprune.report.dense_equivalent``).
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from collections import defaultdict
@@ -28,7 +27,6 @@ from tabulate import tabulate
 import pruners
 from noprune.config import flat_config, flat_defaults, pruner_settings
 from noprune.errors import UserError
-from noprune.frame import read_csv
 from noprune.report.dense_equivalent import METRIC, DenseCurve, dense_curves, match_key
 from noprune.report.leaderboard import (
     Record,
@@ -36,6 +34,7 @@ from noprune.report.leaderboard import (
     pruner_label,
     sortable,
 )
+from noprune.sweep.runs_csv import read_rows
 
 
 @dataclass(frozen=True)
@@ -65,16 +64,8 @@ DENSE_HEADER = "dense-equivalent (E7)"
 
 
 def read_runs(paths: Iterable[Path]) -> list[Record]:
-    """Records from ``runs.csv`` files (``noprune.report.results.export_csv``)."""
-    records = []
-    for path in paths:
-        try:
-            for row in read_csv(path):
-                metrics = json.loads(row["metrics"]) if row.get("metrics") else None
-                records.append(Record(row["key"], json.loads(row["config"]), row["status"], metrics))
-        except (KeyError, TypeError, json.JSONDecodeError) as error:
-            raise UserError(f"cannot read runs from {path}: {error}") from None
-    return records
+    """Records from ``runs.csv`` files (``noprune.sweep.runs_csv``)."""
+    return [Record.from_row(row) for path in paths for row in read_rows(path)]
 
 
 def _number(value: Any) -> float | None:

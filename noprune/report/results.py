@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import platform
 import time
@@ -11,37 +10,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from noprune.errors import UserError
 from noprune.report.leaderboard import build_tables, render
 from noprune.report.plots import plot_metric
 from noprune.sweep.provenance import git_state, package_version
-from noprune.sweep.store import STATUSES, Record, Store
-
-EXPORT_COLUMNS = (
-    "key",
-    "status",
-    "experiment",
-    "config",
-    "metrics",
-    "error",
-    "started",
-    "finished",
-    "host",
-    "version",
-    "git_commit",
-    "git_dirty",
-    "torch",
-    "device",
-)
-
-
-def export_csv(rows: list[dict[str, Any]], path: Path) -> Path:
-    """Every run, one row each, every stored column (``Store.rows``)."""
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
+from noprune.sweep.runs_csv import read_rows, write_rows
+from noprune.sweep.store import STATUSES, Record
 
 RECORD_COLUMNS = ("key", "status", "experiment", "config", "metrics", "error")
 """What a run's record is; the rest (start and end times, host, commit) is how it was made."""
@@ -58,17 +32,20 @@ def _record(row: dict[str, Any], shown: Sequence[str]) -> tuple[str, ...]:
     return tuple(values[c] for c in RECORD_COLUMNS)
 
 
-def same_record(path: Path, rows: list[dict[str, Any]], shown: Sequence[str]) -> bool:
-    """Whether the ``runs.csv`` at ``path`` already holds these runs with these numbers."""
+def same_record(path: Path, rows: list[dict[str, Any]], shown: Sequence[str]) -> list[dict[str, Any]] | None:
+    """The runs of the ``runs.csv`` at ``path`` where it already holds these runs with these
+    numbers, else None."""
     if not path.is_file():
-        return False
-    with open(path, newline="") as f:
-        old = list(csv.DictReader(f))
-    return sorted(_record(r, shown) for r in old) == sorted(_record(r, shown) for r in rows)
+        return None
+    try:
+        old = read_rows(path)
+    except UserError:
+        return None
+    return old if sorted(_record(r, shown) for r in old) == sorted(_record(r, shown) for r in rows) else None
 
 
 def write_results(
-    store: Store,
+    rows: list[dict[str, Any]],
     suite: str,
     out_dir: Path,
     *,
@@ -82,18 +59,21 @@ def write_results(
     passed in, so that presentation never imports the experiments).
 
     Where ``runs.csv`` already holds the same runs with the same numbers (timings aside: a rerun
-    of a committed suite reproduces every number but not its seconds), it and provenance.json
-    are kept as they are: they record the run that first produced those numbers, and the
-    leaderboard names that run's command."""
+    of a committed suite reproduces every number but not its seconds), its runs and
+    provenance.json are kept: they record the run that first produced those numbers, everything
+    is drawn from them (so a rerun rewrites the committed files byte for byte) and the
+    leaderboard names that run's command. runs.csv is then rewritten in the current layout
+    (``noprune.sweep.runs_csv``) with the same runs."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows = store.rows(suite)
-    kept = same_record(out_dir / "runs.csv", rows, metrics)
-    if kept:
+    old = same_record(out_dir / "runs.csv", rows, metrics)
+    kept = old is not None
+    if old is not None:
         try:
             command = json.loads((out_dir / "provenance.json").read_text())["command"]
+            rows = old
         except (OSError, ValueError, KeyError):
             kept = False
-    records = store.records(suite)
+    records = [Record.from_row(r) for r in rows]
     by_experiment: dict[str, list[Record]] = {}
     for record in records:
         by_experiment.setdefault(str(record.config.get("experiment", "accuracy")), []).append(record)
@@ -116,9 +96,10 @@ def write_results(
     for name, experiment in present.items():
         for figure in experiment.figures:  # each experiment's own figures
             paths += figure(by_experiment[name], out_dir)
+    csv_path = write_rows(rows, out_dir / "runs.csv")
     if kept:
         return paths
-    paths.append(export_csv(rows, out_dir / "runs.csv"))
+    paths.append(csv_path)
     commit, dirty = git_state()
     provenance = {
         "command": command,

@@ -8,13 +8,13 @@ the store is never overwritten, so ingesting twice duplicates nothing.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 from noprune.config import canonical_json, from_dict, run_key
 from noprune.errors import UserError
+from noprune.sweep.runs_csv import read_rows
 from noprune.sweep.store import PROVENANCE, Store
 
 FIELDS: dict[str, tuple[type, ...]] = {  # a result's fields and the JSON types each may take
@@ -105,25 +105,10 @@ def folder_results(folder: Path) -> Iterator[tuple[str, object]]:
 
 def csv_results(path: Path) -> Iterator[tuple[str, object]]:
     """The rows of a runs.csv as results: metrics parsed, provenance regrouped."""
-    try:
-        with path.open(newline="") as f:
-            rows = list(csv.DictReader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise UserError(f"{path}: not a readable runs.csv ({error})") from None
-    for line, row in enumerate(rows, start=2):
-        name = f"{path}:{line}"
-        try:
-            result: dict = {k: row[k] for k in ("key", "status", "experiment", "config")}
-            result["metrics"] = json.loads(row["metrics"]) if row.get("metrics") else None
-            result["error"] = row.get("error") or None
-            result["started"] = float(row["started"]) if row.get("started") else None
-            result["finished"] = float(row["finished"]) if row.get("finished") else None
-            provenance = {k: row.get(k) or None for k in PROVENANCE}
-            if provenance["git_dirty"] is not None:
-                provenance["git_dirty"] = int(provenance["git_dirty"])
-            result["provenance"] = provenance
-        except KeyError as error:
-            raise UserError(f"{name}: no column {error}; not a runs.csv of noprune run") from None
-        except (ValueError, TypeError) as error:
-            raise UserError(f"{name}: not a noprune result ({error})") from None
-        yield name, result
+    for line, row in enumerate(read_rows(path), start=2):
+        result: dict = {
+            k: row[k] for k in ("key", "status", "experiment", "config", "error", "started", "finished")
+        }
+        result["metrics"] = json.loads(row["metrics"]) if row.get("metrics") else None
+        result["provenance"] = {k: row.get(k) for k in PROVENANCE}
+        yield f"{path}:{line}", result

@@ -36,6 +36,14 @@ class Record:
     status: str
     metrics: dict[str, Any] | None
 
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Record:
+        """The record of a stored row (:meth:`Store.rows`: config and metrics as JSON text)."""
+        metrics = row.get("metrics")
+        return cls(
+            row["key"], json.loads(row["config"]), row["status"], json.loads(metrics) if metrics else None
+        )
+
 
 APPLICATION_ID = 0x6E707275  # "npru"
 SCHEMA_VERSION = 1
