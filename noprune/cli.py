@@ -235,6 +235,11 @@ def build_parser() -> ArgumentParser:
     rp.add_argument("--results", default="results", help="folder of suite results (default results/)")
     rp.add_argument("--out", help="report file (default RESULTS/report.md)")
 
+    si = sub.add_parser(
+        "site", help="a static results site: RESULTS/index.html, a page per suite, the report (no network)"
+    )
+    si.add_argument("--results", default="results", help="folder of suite results (default results/)")
+
     rd = sub.add_parser(
         "render", help="redraw each suite's leaderboard and figures from its committed runs.csv (no store)"
     )
@@ -582,6 +587,25 @@ def cmd_render(args: argparse.Namespace) -> None:
         print(f"{folder}: wrote " + ", ".join(p.name for p in paths))
 
 
+def cmd_site(args: argparse.Namespace) -> None:
+    from noprune.report.site import write_site
+    from noprune.sweep.runner import available_suites, load_suite
+
+    results = Path(args.results)
+    if not any(results.glob("*/leaderboard.md")):
+        raise UserError(f"no results under {results}/*/ (run a suite with noprune run first)")
+    known = set(available_suites())
+
+    def about(name: str) -> dict[str, str]:
+        if name not in known:
+            return {}
+        suite = load_suite(name)
+        return {"description": suite.description, "notes": suite.notes}
+
+    pages = write_site(results, about)
+    print(f"wrote {pages[0]} and {len(pages) - 1} more pages")
+
+
 def cmd_report(args: argparse.Namespace) -> None:
     from noprune.report.combined import write_report
 
@@ -600,6 +624,7 @@ COMMANDS = {
     "mi": cmd_mi,
     "report": cmd_report,
     "render": cmd_render,
+    "site": cmd_site,
 }
 
 

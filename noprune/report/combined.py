@@ -179,7 +179,9 @@ def _table(
         shown = [_cell(nnz, 0)] + [_cell(values.get((c.experiment, c.metric)), c.digits) for c in columns]
         shown += [dense.get(row, "–")] if dense else []
         body.append([row.label, density_labels([row.density])[0], *shown])
-    lines = [f"### {data} / {model}", "", tabulate(body, headers, tablefmt="pipe", disable_numparse=True)]
+    align = ["left"] + ["right"] * (len(headers) - 1)
+    grid = tabulate(body, headers, tablefmt="pipe", colalign=align, disable_numparse=True)
+    lines = [f"### {data} / {model}", "", grid]
     return "\n".join(lines) + "\n"
 
 

@@ -71,6 +71,7 @@ class Suite:
     grids: tuple[dict[str, list[Any]], ...]
     path: Path
     metrics: tuple[str, ...] = ("test_accuracy",)
+    notes: str = ""
 
 
 def available_suites() -> list[str]:
@@ -123,7 +124,7 @@ def load_suite(name_or_path: str) -> Suite:
         raise UserError(f"suite file {path}: metrics must be a non-empty list of metric names")
     name, description = data.get("name", path.stem), str(data.get("description", ""))
     check_suite_name(name, f"suite file {path}: name")
-    return Suite(name, description, fixed, tuple(grids), path, tuple(metrics))
+    return Suite(name, description, fixed, tuple(grids), path, tuple(metrics), str(data.get("notes", "")))
 
 
 def check_suite_name(name: object, where: str) -> None:
