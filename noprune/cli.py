@@ -241,7 +241,9 @@ def build_parser() -> ArgumentParser:
     si.add_argument("--results", default="results", help="folder of suite results (default results/)")
 
     rd = sub.add_parser(
-        "render", help="redraw each suite's leaderboard and figures from its committed runs.csv (no store)"
+        "render",
+        help="redraw each suite's leaderboard and figures from its committed runs.csv (no store); "
+        "figures it no longer draws are removed",
     )
     rd.add_argument("suites", nargs="*", help="suite folders to redraw (default: every RESULTS/*/runs.csv)")
     rd.add_argument("--results", default="results", help="folder of suite results (default results/)")
@@ -560,7 +562,8 @@ def cmd_mi(args: argparse.Namespace) -> None:
 
 def cmd_render(args: argparse.Namespace) -> None:
     """Re-render each suite folder's leaderboard and figures from its own runs.csv (no store):
-    after a change to how results are drawn, the committed results follow with one command."""
+    after a change to how results are drawn, the committed results follow with one command.
+    Figures (PNG, PDF) in the folder that this drawing does not write are removed."""
     from noprune.experiments import EXPERIMENTS
     from noprune.report.results import write_results
     from noprune.sweep.runner import available_suites, load_suite
@@ -584,7 +587,12 @@ def cmd_render(args: argparse.Namespace) -> None:
         paths = write_results(
             rows, folder.name, folder, metrics=metrics, command=command, experiments=EXPERIMENTS
         )
-        print(f"{folder}: wrote " + ", ".join(p.name for p in paths))
+        stale = sorted({*folder.glob("*.png"), *folder.glob("*.pdf")} - set(paths))
+        for figure in stale:  # drawn by an earlier version under another name
+            figure.unlink()
+        print(
+            f"{folder}: wrote {len(paths)} files" + (f", removed {len(stale)} stale figures" if stale else "")
+        )
 
 
 def cmd_site(args: argparse.Namespace) -> None:

@@ -324,13 +324,36 @@ def test_plot_metric_one_file_pair_per_task(tmp_path) -> None:
     paths = plot_metric(copy.deepcopy(recs), "test_loss", tmp_path / "sub" / "loss")
     assert len(paths) == 4 and all(p.stat().st_size > 0 for p in paths)
     names = sorted(p.name for p in paths)
-    assert names == [
-        "loss_accuracy_cifar10_vgg16.pdf",
-        "loss_accuracy_cifar10_vgg16.png",
-        "loss_accuracy_digits_mlp_300_100.pdf",
-        "loss_accuracy_digits_mlp_300_100.png",
+    assert names == [  # only what sets the tasks apart: data and model, not the experiment
+        "loss_cifar10_vgg16.pdf",
+        "loss_cifar10_vgg16.png",
+        "loss_digits_mlp_300_100.pdf",
+        "loss_digits_mlp_300_100.png",
     ]
     assert plot_metric(recs, "no_such_metric", tmp_path / "none") == []
+
+
+def test_short_names_keep_only_what_differs_in_safe_characters() -> None:
+    from noprune.report.plots import short_names
+
+    tasks = [
+        ("noise_correlation", "teacher:n=1000,d=50", "mlp:100,100", "batch_size-64"),
+        ("noise_correlation", "teacher:n=1000,d=50", "mlp:100,100", "batch_size-256"),
+    ]
+    assert short_names(tasks) == ["batch_size-64", "batch_size-256"]
+    assert short_names(tasks[:1]) == [""]
+    assert short_names([("a", "x=1"), ("a", "x:1")]) == ["x_1_0", "x_1_1"]  # told apart all the same
+
+
+def test_bands_stay_in_the_metric_range_and_one_density_draws_nothing(tmp_path) -> None:
+    from noprune.report.plots import band, metric_range
+
+    assert metric_range("test_accuracy", 100.0) == (0.0, 100.0)
+    assert metric_range("memorised_fraction") == (0.0, 1.0)
+    assert metric_range("information_lower")[0] == 0.0 and metric_range("corr") == (-math.inf, math.inf)
+    assert band([0.9, 0.1], [0.2, 0.3], (0.0, 1.0)) == ([0.7, 0.0], [1.0, pytest.approx(0.4)])
+    one = [r for r in grid() if r.config["prune"]["density"] == 0.1]
+    assert plot_metric(one, "test_accuracy", tmp_path / "one") == []
 
 
 def test_rows_of_one_pruner_at_several_settings_get_distinct_shades_of_its_colour() -> None:

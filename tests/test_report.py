@@ -155,3 +155,16 @@ def test_kept_weights_on_a_path_stand_beside_nnz_where_the_runs_recorded_them():
     assert has_row(text, "pruner", "density", "nnz", "nnz on a path", "memorised")
     assert has_row(text, "grasp", "0.1", "10", "0", "0.00") and has_row(text, "imp", "0.1", "10", "9", "0.50")
     assert "on a path" not in build_report(RECORDS)
+
+
+def test_e7_figure_places_sparse_networks_on_the_dense_curve(tmp_path):
+    """The dense curve with each sparse network drawn at its nnz and at its dense-equivalent
+    count; runs of other training (no curve of their own) are left out; no curve, no figure."""
+    from noprune.report.memorization_plot import plot_dense_curves
+
+    runs = [dense_run("d1", 100, 0.0), dense_run("d2", 10000, 1.0)]
+    sparse = record("s", "memorization", "imp", 0.1, 0, {"memorised_fraction": 0.5, "nnz": 10})
+    paths = plot_dense_curves([*runs, sparse], tmp_path / "dense")
+    assert [p.name for p in paths] == ["dense.png", "dense.pdf"] and paths[0].stat().st_size > 10_000
+    assert plot_dense_curves([sparse], tmp_path / "none") == []
+    assert plot_dense_curves(runs[:1], tmp_path / "one_width") == []  # one width is no curve

@@ -161,3 +161,20 @@ def test_pages_render_in_headless_chromium_with_no_console_error(site, page):
         assert values == sorted(values) and probe["after"] != probe["before"]
         values = [float(cell.split()[0]) for cell in probe["again"]]
         assert values == sorted(values, reverse=True)
+
+
+def test_the_committed_site_is_what_noprune_site_draws_from_the_committed_results(tmp_path):
+    """results/index.html, report.html and each suite's index.html reproduce byte for byte from
+    the files the site reads (leaderboard.md, provenance.json, report.md)."""
+    from noprune.cli import cmd_site
+
+    committed = ROOT / "results"
+    for leaderboard in committed.glob("*/leaderboard.md"):
+        folder = tmp_path / leaderboard.parent.name
+        folder.mkdir()
+        shutil.copy(leaderboard, folder)
+        shutil.copy(leaderboard.parent / "provenance.json", folder)
+    shutil.copy(committed / "report.md", tmp_path)
+    cmd_site(type("Args", (), {"results": str(tmp_path)})())
+    drawn = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*.html")}
+    assert drawn == {p.relative_to(committed): p.read_bytes() for p in committed.rglob("*.html")}

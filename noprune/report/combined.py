@@ -202,16 +202,22 @@ def _cell(values: list[float] | None, digits: int) -> str:
 
 def write_report(results_dir: Path, out: Path | None = None) -> Path:
     """Build the report from every ``results_dir/*/runs.csv`` and write it (default
-    ``results_dir/report.md``)."""
+    ``results_dir/report.md``), with E7's figure beside it where the runs hold a dense curve
+    (``dense_equivalent.png``: the sparse networks placed on the dense curve)."""
+    from noprune.report.memorization_plot import plot_dense_curves
+
     paths = sorted(Path(results_dir).glob("*/runs.csv"))
     if not paths:
         raise UserError(f"no runs.csv under {results_dir}/*/ (run a suite with noprune run first)")
     out = out or Path(results_dir) / "report.md"
     suites = ", ".join(f"`{p.parent.name}`" for p in paths)
-    body = build_report(read_runs(paths))
+    records = read_runs(paths)
+    body = build_report(records)
     out.parent.mkdir(parents=True, exist_ok=True)
+    figures = [p for p in plot_dense_curves(records, out.parent / "dense_equivalent") if p.suffix == ".png"]
+    links = "".join(f"![E7: sparse networks on the dense curve]({p.name})\n\n" for p in figures)
     out.write_text(
         f"# Report: nnz, I(mask; data), p_eff, memorisation and Lipschitz side by side\n\n"
-        f"Produced by `noprune report` from the committed runs of the suites {suites}.\n\n{body}"
+        f"Produced by `noprune report` from the committed runs of the suites {suites}.\n\n{links}{body}"
     )
     return out

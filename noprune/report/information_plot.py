@@ -1,11 +1,13 @@
-"""The mask-information figure: I(mask; data) bounds and p_eff against density, per pruner.
+"""The mask-information figure (E6): I(mask; data) per surviving weight and p_eff's certified
+excess over nnz, per pruner and density.
 
-Left: I / nnz, the information per surviving weight: the certified lower bound (solid, markers)
-and the band up to the upper bound, both divided by the mean nnz; exact values (data-blind
-pruners: exactly 0) are a line with no band. A gap between two pruners is certified where one's
-band lies above the other's. Right: p_eff = nnz + I as the band between ``peff_low`` and
-``peff_high``, over the surviving-weight count nnz (black, dashed), on log axes. Values are
-means over seeds, tasks grouped as in ``noprune.report.leaderboard``.
+At each density the pruners stand side by side. Left: I / nnz, the information per surviving
+weight, as its interval: a marker at the certified lower bound and a bar up to the upper bound,
+both divided by the mean nnz; an exact value (the data-blind pruners: exactly 0) is a square
+with no bar. One pruner carries certifiably more than another where its marker lies above the
+other's bar. Right: p_eff - nnz >= the certified lower bound on I, in bits (p_eff = nnz + I),
+one bar per pruner: where p_eff leaves nnz, and by how much. Values are means over seeds, tasks
+grouped as in ``noprune.report.leaderboard``.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from noprune.report.leaderboard import Table, build_tables
-from noprune.report.plots import density_axis, pruner_color, save_figure
+from noprune.report.leaderboard import Table, build_tables, density_labels
+from noprune.report.plots import pruner_color, save_figure, short_names, task_parts
 from noprune.sweep.store import Record
 
 METRICS = ("information_lower", "information_upper", "peff_low", "peff_high", "nnz")
@@ -26,25 +28,27 @@ def figures(records: Iterable[Record], out_dir: Path) -> list[Path]:
 
 
 def plot_information(records: Iterable[Record], out_stem: Path) -> list[Path]:
-    """Write ``out_stem.png`` and ``.pdf`` (``out_stem_<task>`` for several tasks); [] when no
-    finished run has the information metrics."""
+    """Write ``out_stem.png`` and ``.pdf`` (``out_stem_<what sets a task apart>`` for several
+    tasks); [] when no finished run has the information metrics."""
     records = list(records)
     tables = {metric: build_tables(records, metric) for metric in METRICS}
-    by_task = [dict(zip(METRICS, group, strict=True)) for group in zip(*tables.values(), strict=False)]
+    groups = [dict(zip(METRICS, group, strict=True)) for group in zip(*tables.values(), strict=False)]
+    groups = [g for g in groups if len({t.slug for t in g.values()}) == 1]  # one task's tables only
     out_stem = Path(out_stem)
     paths: list[Path] = []
-    for group in by_task:
-        if len({t.slug for t in group.values()}) != 1:
-            continue  # tables of one task line up; anything else is not this figure's
-        name = out_stem.name if len(by_task) == 1 else f"{out_stem.name}_{group['nnz'].slug}"
-        paths += _plot(group, out_stem.parent / name)
+    for group, part in zip(groups, short_names([task_parts(g["nnz"]) for g in groups]), strict=True):
+        paths += _plot(group, out_stem.parent / (f"{out_stem.name}_{part}" if part else out_stem.name))
     return paths
 
 
-def _means(table: Table, label: str) -> tuple[list[float], list[float]]:
-    row = table.row(label)
-    xs = [d for d in table.densities if d in row.cells]
-    return xs, [row.cells[d].mean for d in xs]
+def _intervals(group: dict[str, Table], label: str) -> dict[float, tuple[float, float, float]]:
+    """density -> (lower, upper, nnz), means over seeds."""
+    cells = {m: group[m].row(label).cells for m in ("information_lower", "information_upper", "nnz")}
+    return {
+        d: (cells["information_lower"][d].mean, cells["information_upper"][d].mean, cells["nnz"][d].mean)
+        for d in group["nnz"].densities
+        if all(d in c for c in cells.values())
+    }
 
 
 def _plot(group: dict[str, Table], stem: Path) -> list[Path]:
@@ -53,35 +57,37 @@ def _plot(group: dict[str, Table], stem: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, 4.5))
+    densities = group["nnz"].densities
+    rows = group["information_lower"].measured_rows
+    width = 0.8 / max(len(rows), 1)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12.0, 4.8))
     try:
-        for row in group["information_lower"].measured_rows:
+        for i, row in enumerate(rows):
             color = pruner_color(row.pruner)
-            xs, lower = _means(group["information_lower"], row.label)
-            _, upper = _means(group["information_upper"], row.label)
-            _, count = _means(group["nnz"], row.label)
-            low = [v / max(c, 1.0) for v, c in zip(lower, count, strict=True)]
-            high = [v / max(c, 1.0) for v, c in zip(upper, count, strict=True)]
-            left.fill_between(xs, low, high, color=color, alpha=0.15, linewidth=0)
-            left.plot(xs, low, marker="o", markersize=4, color=color, label=row.label)
-            xs_p, low_p = _means(group["peff_low"], row.label)
-            _, high_p = _means(group["peff_high"], row.label)
-            right.fill_between(xs_p, low_p, high_p, color=color, alpha=0.2, linewidth=0)
-            right.plot(xs_p, low_p, marker="o", markersize=3, color=color, label=row.label)
-        nnz = group["nnz"]
-        xs, counts = _means(nnz, nnz.measured_rows[0].label)
-        right.plot(xs, counts, linestyle="--", color="black", linewidth=1.0, label="nnz (surviving weights)")
+            values = _intervals(group, row.label)
+            offset = (i - (len(rows) - 1) / 2) * width
+            xs = [densities.index(d) + offset for d in values]
+            low = [lo / max(n, 1.0) for lo, _, n in values.values()]
+            high = [hi / max(n, 1.0) for _, hi, n in values.values()]
+            exact = [lo == hi for lo, hi in zip(low, high, strict=True)]
+            left.vlines(xs, low, high, color=color, linewidth=2.0, alpha=0.6)
+            left.scatter(xs, low, color=color, s=16, marker="o", zorder=3, label=row.label, edgecolors="none")
+            squares = [(x, v) for x, v, e in zip(xs, low, exact, strict=True) if e]
+            if squares:
+                left.scatter(*zip(*squares, strict=True), color=color, s=18, marker="s", zorder=3)
+            right.bar(xs, [lo for lo, _, _ in values.values()], width=width, color=color)
         left.set_ylabel("I(mask; labels | init) / nnz (bits per surviving weight)")
-        left.set_title("solid: certified lower bound; band: up to the upper bound", fontsize=9)
-        left.set_yscale("symlog", linthresh=1e-3)
-        right.set_ylabel("p_eff = nnz + I")
-        right.set_yscale("log")
-        right.set_title("band: p_eff from the two bounds", fontsize=9)
+        left.set_title("marker: certified lower bound; bar: up to the upper bound; square: exact", fontsize=9)
+        left.set_yscale("symlog", linthresh=1e-4)
+        left.set_ylim(bottom=0)
+        right.set_ylabel("p_eff - nnz >= certified bits of I")
+        right.set_title("p_eff = nnz + I: its certified excess over nnz", fontsize=9)
         for ax in (left, right):
-            density_axis(ax, nnz.densities)
-            ax.grid(True, which="major", alpha=0.3)
-        fig.suptitle(nnz.task, fontsize=10)
-        right.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+            ax.set_xticks(range(len(densities)), density_labels(densities))
+            ax.set_xlabel("density (fraction of weights kept)")
+            ax.grid(True, axis="y", which="major", alpha=0.3)
+        fig.suptitle(group["nnz"].task, fontsize=10)
+        left.legend(fontsize=8, loc="upper left", bbox_to_anchor=(2.25, 1.0), frameon=False, markerscale=1.5)
         return save_figure(fig, stem)
     finally:
         plt.close(fig)

@@ -11,15 +11,31 @@ figure each.
 
 from __future__ import annotations
 
+import json
+import statistics
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from noprune.config import flat_config
 from noprune.data import parse_data_spec
-from noprune.report.leaderboard import Table, build_tables
-from noprune.report.plots import legend_right, plain_label, plot_tables, pruner_color, row_colors, save_figure
+from noprune.report.dense_equivalent import METRIC, DenseCurve, dense_curves, match_key
+from noprune.report.leaderboard import Table, build_tables, pruner_label
+from noprune.report.plots import (
+    band,
+    legend_right,
+    metric_range,
+    plain_label,
+    plot_tables,
+    pruner_color,
+    row_colors,
+    save_figure,
+    short_names,
+)
 from noprune.sweep.store import Record
+from pruners import display_rank
 
 Readings = dict[str, tuple[tuple[float, float], ...]]
 
@@ -95,15 +111,16 @@ FIGURES = (
 
 def plot_memorization(records: Iterable[Record], out_dir: Path) -> list[Path]:
     """Write ``out_dir/memorised_vs_sparsity.png`` and ``train_accuracy_vs_sparsity.png`` (and
-    PDFs; ``..._<task>`` for several tasks); [] when no finished ``memorization`` run is among
-    ``records``."""
+    PDFs; ``..._<task>`` for several tasks) and, where there are dense runs of several widths,
+    ``dense_curve.png`` (:func:`plot_dense_curves`); [] when no finished ``memorization`` run is
+    among ``records``."""
     runs = [r for r in records if r.config.get("experiment") == "memorization"]
     paths: list[Path] = []
     for figure in FIGURES:
         paths += plot_tables(
             build_tables(runs, figure.metric), Path(out_dir) / figure.stem, partial(_figure, figure)
         )
-    return paths
+    return paths + plot_dense_curves(runs, Path(out_dir) / "dense_curve")
 
 
 def _figure(figure: Figure, table: Table, stem: Path) -> list[Path]:
@@ -126,8 +143,7 @@ def _figure(figure: Figure, table: Table, stem: Path) -> list[Path]:
             std = [row.cells[d].std * scale for d in densities]
             key = plain_label(row)
             ax.plot(xs, mean, "-o", color=color, label=row.label, linewidth=1.6, markersize=4, zorder=2)
-            lo = [m - s for m, s in zip(mean, std, strict=True)]
-            hi = [m + s for m, s in zip(mean, std, strict=True)]
+            lo, hi = band(mean, std, metric_range(figure.metric, scale))
             ax.fill_between(xs, lo, hi, color=color, alpha=0.12, linewidth=0)
             paper = [(s, v * scale) for s, v in readings.get(key, ()) if low - 1e-9 <= s <= high + 1e-9]
             if paper and key not in drawn:
@@ -142,6 +158,92 @@ def _figure(figure: Figure, table: Table, stem: Path) -> list[Path]:
         note = "mean over seeds, band ±1 std"
         if readings:
             note += f"\ndashed x: paper's {figure.source} (read off)"
+        legend_right(ax, note)
+        return save_figure(fig, stem)
+    finally:
+        plt.close(fig)
+
+
+def plot_dense_curves(records: Iterable[Record], out_stem: Path) -> list[Path]:
+    """E7's figure: the dense curve (weights -> fraction memorised: each width's mean ± std over
+    seeds, and the monotone fit the report inverts) with each sparse network placed on it by its
+    dense-equivalent count: an open marker at its nnz, a filled one at the dense count that
+    memorises as much, joined by a line whose length is what the mask is worth in weights.
+    One figure per dense curve (data and training), ``out_stem`` or ``out_stem_<part>``; []
+    without dense runs of two widths or more."""
+    records = [r for r in records if r.config.get("experiment") == "memorization" and r.status == "done"]
+    curves = dense_curves(records)
+    dense: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
+    sparse: dict[str, dict[tuple[str, str, float], list[tuple[float, float]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for record in records:
+        metrics = record.metrics or {}
+        if METRIC not in metrics:
+            continue
+        flat = flat_config(record.config)
+        key = match_key(record.config)
+        if float(flat["prune.density"]) == 1.0 and "numel" in metrics:
+            dense[key][float(metrics["numel"])].append(float(metrics[METRIC]))
+        elif "nnz" in metrics:
+            label = pruner_label(str(flat["prune.pruner"]), flat.get("prune.ablation") or None)
+            point = (float(metrics["nnz"]), float(metrics[METRIC]))
+            sparse[key][(str(flat["prune.pruner"]), label, float(flat["prune.density"]))].append(point)
+    keys = sorted(curves)
+    parts = short_names([tuple(f"{k}-{v}" for k, v in json.loads(key).items()) for key in keys])
+    paths: list[Path] = []
+    for key, part in zip(keys, parts, strict=True):
+        stem = out_stem.parent / (f"{out_stem.name}_{part}" if part else out_stem.name)
+        paths += _dense_figure(curves[key], dense[key], sparse.get(key, {}), json.loads(key), stem)
+    return paths
+
+
+def _dense_figure(
+    curve: DenseCurve,
+    dense: dict[float, list[float]],
+    sparse: dict[tuple[str, str, float], list[tuple[float, float]]],
+    match: dict[str, object],
+    stem: Path,
+) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8.0, 5.0))
+    try:
+        widths = sorted(dense)
+        mean = [statistics.fmean(dense[p]) for p in widths]
+        std = [statistics.stdev(dense[p]) if len(dense[p]) > 1 else 0.0 for p in widths]
+        lo, hi = band(mean, std, metric_range(METRIC))
+        ax.fill_between(widths, lo, hi, color="black", alpha=0.1, linewidth=0)
+        ax.plot(
+            widths, mean, "o", color="black", markersize=4, label=f"dense (mean ± std, {curve.runs} runs)"
+        )
+        ax.plot(curve.params, curve.fraction, "-", color="black", linewidth=1.4, label="dense, monotone fit")
+        seen: set[str] = set()
+        for (pruner, label, _density), points in sorted(
+            sparse.items(), key=lambda kv: (display_rank(kv[0][0]), kv[0])
+        ):
+            nnz = statistics.fmean(p for p, _ in points)
+            fraction = statistics.fmean(f for _, f in points)
+            relation, params = curve.equivalent(fraction)
+            color = pruner_color(pruner)
+            name = None if label in seen else label
+            seen.add(label)
+            ax.plot([nnz], [fraction], "o", markerfacecolor="none", color=color, markersize=5)
+            if relation in ("=", "≥"):
+                ax.plot([nnz, params], [fraction, fraction], "-", color=color, linewidth=0.8, alpha=0.6)
+                ax.plot([params], [fraction], "o", color=color, markersize=5, label=name)
+            elif name:
+                ax.plot([], [], "o", color=color, markersize=5, label=name)
+        ax.set_xscale("log")
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_xlabel("weights (dense: all; sparse: open = nnz, filled = dense-equivalent count)")
+        ax.set_ylabel("fraction of points memorised")
+        ax.set_title(f"E7: dense-equivalent counts on {match.get('data', '')}", fontsize=10)
+        ax.grid(True, which="major", alpha=0.3)
+        note = "means over seeds; a line joins a sparse\nnetwork's nnz to its dense-equivalent count"
         legend_right(ax, note)
         return save_figure(fig, stem)
     finally:

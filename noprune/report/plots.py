@@ -120,13 +120,63 @@ def plot_metric(records: Iterable[Record], metric: str, out_stem: Path) -> list[
 def plot_tables(
     tables: Sequence[Table], out_stem: Path, draw: Callable[[Table, Path], list[Path]]
 ) -> list[Path]:
-    """``draw`` each table to ``out_stem`` (one table) or ``out_stem_<task slug>`` (several)."""
+    """``draw`` each table with more than one density (a single point says nothing against
+    density) to ``out_stem`` (one table) or ``out_stem_<what sets it apart>`` (several:
+    :func:`short_names`)."""
     out_stem = Path(out_stem)
+    tables = [t for t in tables if len(t.densities) > 1]
     paths: list[Path] = []
-    for table in tables:
-        name = out_stem.name if len(tables) == 1 else f"{out_stem.name}_{table.slug}"
-        paths += draw(table, out_stem.parent / name)
+    for table, name in zip(tables, short_names([task_parts(t) for t in tables]), strict=True):
+        paths += draw(table, out_stem.parent / (f"{out_stem.name}_{name}" if name else out_stem.name))
     return paths
+
+
+def task_parts(table: Table) -> tuple[str, ...]:
+    """What names a table's task: experiment, data, model and each extra field's value."""
+    extras = (f"{field.rpartition('.')[2]}-{value}" for field, value in table.extras)
+    return (table.experiment, table.data, table.model, *extras)
+
+
+def short_names(tasks: Sequence[tuple[str, ...]]) -> list[str]:
+    """File-name parts for several tasks: only the parts that differ between them (``mlp_32_32``,
+    ``batch_size-64``), in letters, digits, ``.`` and ``-`` joined by ``_``; '' for one task."""
+    if len(tasks) <= 1:
+        return [""] * len(tasks)
+    width = max(map(len, tasks))
+    padded = [(*t, *[""] * (width - len(t))) for t in tasks]
+    varying = [i for i in range(width) if len({t[i] for t in padded}) > 1]
+    names = [
+        re.sub(r"[^A-Za-z0-9.-]+", "_", "_".join(t[i] for i in varying if t[i])).strip("_") for t in padded
+    ]
+    if len(set(names)) < len(names):  # parts that differ only in characters a file name drops
+        names = [f"{name}_{i}" for i, name in enumerate(names)]
+    return names
+
+
+def metric_range(metric: str, scale: float = 1.0) -> tuple[float, float]:
+    """The values ``metric`` can take (``scale``: 100 for accuracies shown in percent), so that a
+    ±std band is not drawn where no value can lie: accuracies, fractions, densities,
+    probabilities and coverages in [0, 1]; counts, bits, times, norms and losses at least 0."""
+    m = metric.lower()
+    if any(
+        w in m for w in ("accuracy", "fraction", "density", "p_value", "coverage", "interpolated", "share")
+    ):
+        return 0.0, 1.0 * scale
+    if any(
+        w in m
+        for w in ("information", "peff", "nnz", "seconds", "steps", "norm", "loss", "epochs", "spectral")
+    ):
+        return 0.0, math.inf
+    return -math.inf, math.inf
+
+
+def band(
+    mean: Sequence[float], std: Sequence[float], limits: tuple[float, float]
+) -> tuple[list[float], list[float]]:
+    """mean ± std, clipped to ``limits`` (:func:`metric_range`)."""
+    lo = [max(m - s, limits[0]) for m, s in zip(mean, std, strict=True)]
+    hi = [min(m + s, limits[1]) for m, s in zip(mean, std, strict=True)]
+    return lo, hi
 
 
 def _style(row: Row) -> tuple[str, str]:
@@ -166,8 +216,8 @@ def _plot_table(table: Table, stem: Path) -> list[Path]:
                 zorder=1.5 if row.is_reference else 2.0,
             )
             if not row.is_reference:
-                lo = [row.cells[d].mean * scale - row.cells[d].std * scale for d in xs]
-                hi = [row.cells[d].mean * scale + row.cells[d].std * scale for d in xs]
+                std = [row.cells[d].std * scale for d in xs]
+                lo, hi = band(ys, std, metric_range(table.metric, scale))
                 ax.fill_between(xs, lo, hi, color=color, alpha=0.15, linewidth=0)
         density_axis(ax, table.densities)
         ax.set_ylabel(table.metric + (" (%)" if table.is_accuracy else ""))
@@ -220,9 +270,10 @@ def plot_against_pruned(records: Iterable[Record], metric: str, out_stem: Path) 
             ceilings[task][int(metrics["pruned"])] = float(metrics["information_ceiling"])
     out_stem = Path(out_stem)
     paths: list[Path] = []
-    for task, rows in sorted(lines.items()):
-        slug = re.sub(r"[^A-Za-z0-9.=-]+", "_", "_".join(task)).strip("_")
-        name = out_stem.name if len(lines) == 1 else f"{out_stem.name}_{slug}"
+    tasks = sorted(lines)
+    for task, part in zip(tasks, short_names(tasks), strict=True):
+        rows = lines[task]
+        name = f"{out_stem.name}_{part}" if part else out_stem.name
         title = f"{task[1]} / {task[2]}, experiment {task[0]}"
         paths += _plot_counts(title, rows, ceilings[task], metric, out_stem.parent / name)
     return paths

@@ -79,23 +79,23 @@ def write_results(
         by_experiment.setdefault(str(record.config.get("experiment", "accuracy")), []).append(record)
     present = {name: experiments[name] for name in sorted(by_experiment) if name in experiments}
     tables = [e for e in present.values() if e.table is not None]
+    figures: list[Path] = []
     if tables:  # runs that are not pruners x densities: the experiment's own table
-        leaderboard = out_dir / "leaderboard.md"
-        leaderboard.write_text(tables[0].table(records, suite, command))
-        paths = [leaderboard]
+        text = tables[0].table(records, suite, command)
     else:
         sections = [render(build_tables(records, metric), "md") for metric in metrics]
-        leaderboard = out_dir / "leaderboard.md"
-        leaderboard.write_text(
+        text = (
             f"# Leaderboard: suite `{suite}`\n\nProduced by `{command}`; every number below comes from "
             f"the runs in `runs.csv` (provenance in `provenance.json`).\n\n" + "\n".join(sections) + "\n"
         )
-        paths = [leaderboard]
         for metric in metrics:
-            paths += plot_metric(records, metric, out_dir / metric)
+            figures += plot_metric(records, metric, out_dir / metric)
     for name, experiment in present.items():
         for figure in experiment.figures:  # each experiment's own figures
-            paths += figure(by_experiment[name], out_dir)
+            figures += figure(by_experiment[name], out_dir)
+    leaderboard = out_dir / "leaderboard.md"
+    leaderboard.write_text(text.rstrip("\n") + "\n" + figure_links(figures))
+    paths = [leaderboard, *figures]
     csv_path = write_rows(rows, out_dir / "runs.csv")
     if kept:
         return paths
@@ -120,6 +120,19 @@ def write_results(
     path.write_text(json.dumps(provenance, indent=2) + "\n")
     paths.append(path)
     return paths
+
+
+def figure_links(figures: Sequence[Path]) -> str:
+    """A leaderboard's figures section: each PNG shown, its PDF linked."""
+    pngs = [p for p in figures if p.suffix == ".png"]
+    if not pngs:
+        return ""
+    lines = ["", "## Figures", ""]
+    for png in pngs:
+        pdf = png.with_suffix(".pdf")
+        link = f" ([PDF]({pdf.name}))" if pdf in figures else ""
+        lines += [f"![{png.stem}]({png.name})", "", f"`{png.stem}`{link}", ""]
+    return "\n".join(lines)
 
 
 def compute_seconds(rows: Sequence[Mapping[str, Any]]) -> float:

@@ -1,7 +1,7 @@
 """A static results site over a results folder: ``index.html`` (every suite, what it is, how many
 runs, how long they took), one ``SUITE/index.html`` per suite (its notes, the command and
-provenance that made it, its leaderboard tables, sortable, and every figure) and ``report.html``
-(the combined report, ``noprune report``).
+provenance that made it, its leaderboard tables, sortable, and its figures) and ``report.html``
+(the combined report, ``noprune report``, with E7's figure).
 
 Everything is drawn from what the folder already holds (``leaderboard.md``, the figures,
 ``provenance.json``, ``report.md``) and the packaged suite files; the pages load nothing from a
@@ -29,8 +29,7 @@ th { background: #f3f3f3; cursor: pointer; user-select: none; }
 th[aria-sort="ascending"]::after { content: " \\25B2"; }
 th[aria-sort="descending"]::after { content: " \\25BC"; }
 tbody tr:nth-child(even) { background: #fafafa; }
-figure { display: inline-block; margin: 0.5em; vertical-align: top; }
-figure img { max-width: 36em; border: 1px solid #eee; }
+img { max-width: 100%; border: 1px solid #eee; }
 dl { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; }
 dt { font-weight: bold; }
 dd { margin: 0; }
@@ -121,17 +120,8 @@ def _suite_page(folder: Path, about: dict[str, str], report: bool) -> Path:
         '<p>Data: <a href="runs.csv">runs.csv</a> (one row per run, a column per config field '
         'and metric) and <a href="leaderboard.md">leaderboard.md</a>.</p>'
     )
+    # leaderboard.md shows the suite's figures itself (noprune.report.results.figure_links)
     parts.append("<h2>Leaderboard</h2>" + _markdown(_without_title(folder / "leaderboard.md")))
-    figures = sorted(folder.glob("*.png"))
-    if figures:
-        parts.append("<h2>Figures</h2>")
-        for png in figures:
-            pdf = png.with_suffix(".pdf")
-            link = f' (<a href="{_url(pdf.name)}">PDF</a>)' if pdf.is_file() else ""
-            parts.append(
-                f'<figure><img src="{_url(png.name)}" alt="{_text(png.stem)}">'
-                f"<figcaption>{_text(png.stem)}{link}</figcaption></figure>"
-            )
     return _write(folder / "index.html", f"Suite {folder.name}", _nav("..", report), "".join(parts))
 
 
