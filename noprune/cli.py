@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import errno
 import json
+import logging
 import os
 import signal
 import sqlite3
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pruners
-from noprune import __version__
+from noprune import __version__, progress
 from noprune.config import TrainConfig
 from noprune.data import DATASETS
 from noprune.errors import UnknownNameError, UserError
@@ -28,6 +29,7 @@ from noprune.paths import SUITES_DIR, inside, output_folder
 from noprune.training import TrainingDiverged
 
 DEFAULT_STORE = "runs/noprune.sqlite"
+log = logging.getLogger("noprune")
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -83,6 +85,14 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="noprune", description="Pruning at initialization, measured honestly.")
     metrics = suite_metrics().replace("%", "%%")
     parser.add_argument("--version", action="version", version=f"noprune {__version__}")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="results only: no messages, no progress bars (warnings stay)",
+    )
+    loudness.add_argument("-v", "--verbose", action="store_true", help="also each job as it finishes")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
 
     sub.add_parser("list", help="pruners, ablations, models, data sets, experiments, suites, executors")
@@ -247,6 +257,14 @@ def build_parser() -> ArgumentParser:
     )
     rd.add_argument("suites", nargs="*", help="suite folders to redraw (default: every RESULTS/*/runs.csv)")
     rd.add_argument("--results", default="results", help="folder of suite results (default results/)")
+    for command in sub.choices.values():  # also after the command: noprune run quick -q
+        quiet = command.add_mutually_exclusive_group()
+        quiet.add_argument(
+            "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="as noprune -q"
+        )
+        quiet.add_argument(
+            "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="as noprune -v"
+        )
     return parser
 
 
@@ -317,7 +335,7 @@ def cmd_prune(args: argparse.Namespace) -> None:
 
     density, unit = density_from(args)
     if unit != "density":
-        print(f"--{unit} {getattr(args, unit):g} -> density {density:g} (fraction of weights kept)")
+        log.info(f"--{unit} {getattr(args, unit):g} -> density {density:g} (fraction of weights kept)")
     out = output_folder(args.out, "--out", create=False)  # a bad --out fails now, not after the work
     config = ExperimentConfig(
         data=args.data,
@@ -354,14 +372,15 @@ def cmd_prune(args: argparse.Namespace) -> None:
         f"(effective density {on_paths['density']:.6g})"
     )
     for name in report["collapsed_layers"]:
-        print(f"warning: layer collapse: {name} has no surviving weight", file=sys.stderr)
+        log.warning(f"warning: layer collapse: {name} has no surviving weight")
     if "training" in report:
         t = report["training"]
+        epochs = f"{args.train_epochs} epoch" + ("s" if args.train_epochs != 1 else "")
         print(
-            f"trained {args.train_epochs} epochs: train accuracy {t['train_accuracy']:.4f}, "
+            f"trained {epochs}: train accuracy {t['train_accuracy']:.4f}, "
             f"test accuracy {t['test_accuracy']:.4f} ({t['seconds']:.1f} s)"
         )
-    print(f"wrote {out / 'masks.safetensors'}, {out / 'init.safetensors'}, {out / 'report.json'}")
+    log.info(f"wrote {out / 'masks.safetensors'}, {out / 'init.safetensors'}, {out / 'report.json'}")
 
 
 def key_values(items: list[str], flag: str) -> dict[str, str]:
@@ -401,7 +420,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     with Store.open(args.store) as store:
         store.lock()
         executor = make_executor(args.executor, workers=args.workers, options=options)
-        print(f"suite {suite.name}: {len(configs)} runs ({suite.description}); store {args.store}")
+        log.info(f"suite {suite.name}: {len(configs)} runs ({suite.description}); store {args.store}")
         with executor:
             summary = run_sweep(
                 suite,
@@ -411,7 +430,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
                 device=args.device,
                 data_root=args.data_root,
                 out_dir=args.json_dir,
-                progress=not args.no_progress,
+                progress=not args.no_progress and not args.quiet,
                 batch=args.batch,
             )
         print(
@@ -431,11 +450,13 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             command=command,
             experiments=EXPERIMENTS,
         )
-    print("wrote " + ", ".join(str(p) for p in paths))
+    log.info("wrote " + ", ".join(str(p) for p in paths))
     if not any(p.name == "runs.csv" for p in paths):
-        print(f"{results}: runs.csv and provenance.json already record these runs and numbers; kept")
+        log.info(f"{results}: runs.csv and provenance.json already record these runs and numbers; kept")
     if summary.failed:
-        print(f"{summary.failed} runs failed; their errors are in the store (noprune status {suite.name})")
+        log.warning(
+            f"{summary.failed} runs failed; their errors are in the store (noprune status {suite.name})"
+        )
         return 1
     return 0
 
@@ -490,7 +511,7 @@ def stored_rows(store_path: str, suite: str | None, results: str = "results") ->
         if not files:
             where = f"{results}/{suite}/runs.csv" if suite else f"{results}/*/runs.csv"
             raise UserError(f"no store at {store_path} and no {where} to read runs from")
-        print(f"no store at {store_path}; reading {', '.join(map(str, files))}", file=sys.stderr)
+        log.info(f"no store at {store_path}; reading {', '.join(map(str, files))}")
         by_key = {row["key"]: row for f in files for row in read_rows(f)}  # a run in two suites once
         return [by_key[k] for k in sorted(by_key)]
     with open_existing(store_path) as store:
@@ -536,7 +557,7 @@ def cmd_plot(args: argparse.Namespace) -> None:
     records = stored_records(args.store, args.suite, args.metric)
     output_folder(out.parent, "--out")
     paths = plot_metric(records, args.metric, out)
-    print("wrote " + ", ".join(str(p) for p in paths))
+    log.info("wrote " + ", ".join(str(p) for p in paths))
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
@@ -547,7 +568,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
     unknown = [c for c in cases if c not in bench.CASES]
     if unknown or not cases:
         raise UserError(f"--cases takes a comma-separated subset of a,b,c,d, got {args.cases!r}")
-    rows = bench.run(cases, resolve_device(args.device), echo=print)
+    rows = bench.run(cases, resolve_device(args.device), echo=log.info)
     print(bench.format_table(rows))
 
 
@@ -590,9 +611,8 @@ def cmd_render(args: argparse.Namespace) -> None:
         stale = sorted({*folder.glob("*.png"), *folder.glob("*.pdf")} - set(paths))
         for figure in stale:  # drawn by an earlier version under another name
             figure.unlink()
-        print(
-            f"{folder}: wrote {len(paths)} files" + (f", removed {len(stale)} stale figures" if stale else "")
-        )
+        removed = f", removed {len(stale)} stale figures" if stale else ""
+        log.info(f"{folder}: wrote {len(paths)} files{removed}")
 
 
 def cmd_site(args: argparse.Namespace) -> None:
@@ -611,7 +631,7 @@ def cmd_site(args: argparse.Namespace) -> None:
         return {"description": suite.description, "notes": suite.notes}
 
     pages = write_site(results, about)
-    print(f"wrote {pages[0]} and {len(pages) - 1} more pages")
+    log.info(f"wrote {pages[0]} and {len(pages) - 1} more pages")
 
 
 def cmd_report(args: argparse.Namespace) -> None:
@@ -619,7 +639,7 @@ def cmd_report(args: argparse.Namespace) -> None:
 
     out = Path(args.out) if args.out else Path(args.results) / "report.md"
     output_folder(out.parent, "--out" if args.out else "--results", create=False)
-    print(f"wrote {write_report(Path(args.results), out)}")
+    log.info(f"wrote {write_report(Path(args.results), out)}")
 
 
 COMMANDS = {
@@ -648,18 +668,39 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+class _Stderr(logging.Handler):
+    """Writes each message to the standard error of the moment (a test's capture included)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(self.format(record), file=sys.stderr)
+
+
+def configure_logging(quiet: bool, verbose: bool) -> None:
+    """noprune's messages on standard error: what it wrote and did (info; none with --quiet,
+    which leaves warnings and errors), each job and step too with --verbose (debug). Results
+    (tables, summaries, --json) go to standard output whatever the level."""
+    if not any(isinstance(h, _Stderr) for h in log.handlers):
+        handler = _Stderr()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+        log.propagate = False
+    log.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _interrupt)
     code = 0
     try:
         argv = list(sys.argv[1:] if argv is None else argv)
         args = build_parser().parse_args(argv)
-        if args.command == "list":
-            cmd_list()
-        elif args.command == "run":
-            code = cmd_run(args, argv)
-        else:
-            COMMANDS[args.command](args)
+        configure_logging(args.quiet, args.verbose)
+        with progress.shown(not args.quiet and args.command in ("prune", "bench")):
+            if args.command == "list":
+                cmd_list()
+            elif args.command == "run":
+                code = cmd_run(args, [a for a in argv if a not in ("-q", "--quiet", "-v", "--verbose")])
+            else:
+                COMMANDS[args.command](args)
         sys.stdout.flush()  # a closed pipe or a full disk shows here, inside the handlers below
     except UserError as error:
         print(f"noprune: error: {error}", file=sys.stderr)

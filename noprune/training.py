@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from noprune import progress
 from noprune.config import TrainConfig
 from noprune.data import Dataset
 from noprune.errors import UserError
@@ -180,37 +181,39 @@ def fit(
     convergence = Convergence(1) if config.converge else None
     model.train()
     order = torch.randperm(n, generator=generator).to(device)
-    for step in range(start + total):
-        within = step % per_epoch
-        if within == 0 and step > 0:
-            order = torch.randperm(n, generator=generator).to(device)
-        idx = order[within * batch : (within + 1) * batch]
-        xb, yb = x[idx], y[idx]
-        if config.augment and xb.dim() == 4:
-            xb = augment_batch(xb, generator)
-        if step < start:
-            continue
-        for group in optimizer.param_groups:
-            group["lr"] = config.lr * lr_factor(config, step, length or start + total, per_epoch)
-        optimizer.zero_grad(set_to_none=True)
-        loss = batch_loss(model(xb), yb)
-        if not torch.isfinite(loss):
-            raise TrainingDiverged(f"training loss became {float(loss.detach())} at step {step}")
-        loss.backward()
-        optimizer.step()
-        if zero_pruned is not None:
-            zero_pruned()
-        stopping = stop is not None and (step + 1) % check_every == 0 and stop(model)
-        if convergence is not None and within == per_epoch - 1 and not stopping:
-            metrics = evaluate(model, x, y)
-            right = torch.tensor([round(metrics.accuracy * n)])
-            stopping = bool(convergence.update(torch.tensor([metrics.loss]), right)[0])
-        if within == per_epoch - 1 or step == start + total - 1 or stopping:
-            history.append(
-                {"step": step + 1, "epoch": (step + 1) / per_epoch, "batch_loss": float(loss.detach())}
-            )
-        if stopping:
-            break
+    with progress.bar(total, "training") as shown:
+        for step in range(start + total):
+            within = step % per_epoch
+            if within == 0 and step > 0:
+                order = torch.randperm(n, generator=generator).to(device)
+            idx = order[within * batch : (within + 1) * batch]
+            xb, yb = x[idx], y[idx]
+            if config.augment and xb.dim() == 4:
+                xb = augment_batch(xb, generator)
+            if step < start:
+                continue
+            for group in optimizer.param_groups:
+                group["lr"] = config.lr * lr_factor(config, step, length or start + total, per_epoch)
+            optimizer.zero_grad(set_to_none=True)
+            loss = batch_loss(model(xb), yb)
+            if not torch.isfinite(loss):
+                raise TrainingDiverged(f"training loss became {float(loss.detach())} at step {step}")
+            loss.backward()
+            optimizer.step()
+            if zero_pruned is not None:
+                zero_pruned()
+            shown.update()
+            stopping = stop is not None and (step + 1) % check_every == 0 and stop(model)
+            if convergence is not None and within == per_epoch - 1 and not stopping:
+                metrics = evaluate(model, x, y)
+                right = torch.tensor([round(metrics.accuracy * n)])
+                stopping = bool(convergence.update(torch.tensor([metrics.loss]), right)[0])
+            if within == per_epoch - 1 or step == start + total - 1 or stopping:
+                history.append(
+                    {"step": step + 1, "epoch": (step + 1) / per_epoch, "batch_loss": float(loss.detach())}
+                )
+            if stopping:
+                break
     return history
 
 

@@ -262,7 +262,7 @@ def test_sparsity_and_compression_equal_density(
 ) -> None:
     result = prune(tmp_path, "--pruner", "snip", flag, value)
     assert result.rc == 0, result.err
-    assert printed in result.out
+    assert printed in result.err  # a message: on standard error, with the files written
     assert masks(tmp_path) == masks(runs["snip"])
     assert report(tmp_path)["nnz"] == report(runs["snip"])["nnz"]
     assert report(tmp_path)["density_target"] == pytest.approx(0.05)

@@ -542,7 +542,7 @@ def test_rerunning_a_suite_that_reproduces_its_numbers_keeps_the_committed_recor
     }
     capsys.readouterr()
     assert run_cli(suite_file, tmp_path / "a2" / "b.sqlite", "--results", str(tmp_path / "results")) == 0
-    assert "already record these runs and numbers; kept" in capsys.readouterr().out
+    assert "already record these runs and numbers; kept" in capsys.readouterr().err
     assert {name: (results / name).read_bytes() for name in first} == first
     assert run_cli(suite_file, tmp_path / "c.sqlite", "--set", "train.lr=0.07") == 0
     assert (results / "runs.csv").read_bytes() != first["runs.csv"]

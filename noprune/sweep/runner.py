@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import logging
 import re
 import time
 import tomllib
@@ -58,6 +59,8 @@ from noprune.experiments import batch_key, ensemble_limit
 from noprune.paths import SUITES_DIR
 from noprune.sweep.store import Store
 from noprune.sweep.worker import execute, execute_batch, result_record
+
+log = logging.getLogger(__name__)
 
 SUITE_KEYS = {"name", "description", "fixed", "grid", "notes", "metrics"}
 SUITE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
@@ -285,6 +288,11 @@ def run_sweep(
                 store.record(result)
                 done += result["status"] == "done"
                 failed += result["status"] == "failed"
+                c = keyed[result["key"]]
+                log.debug(
+                    f"{result['status']} {result['key']}: {c.experiment} {c.prune.pruner} density "
+                    f"{c.prune.density:g} seed {c.seed} on {c.model} / {c.data}"
+                )
             bar.update(len(results))
             bar.set_postfix(failed=failed, refresh=False)
     finally:
