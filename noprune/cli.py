@@ -598,7 +598,9 @@ def cmd_render(args: argparse.Namespace) -> None:
     if not folders:
         raise UserError(f"no runs.csv under {root}/*/ (run a suite with noprune run first)")
     known = set(available_suites())
+    bar = progress.bar(len(folders), "render", unit="suite")
     for folder in folders:
+        bar.update()
         rows = read_rows(folder / "runs.csv")
         metrics = list(load_suite(folder.name).metrics) if folder.name in known else ["test_accuracy"]
         try:
@@ -613,6 +615,7 @@ def cmd_render(args: argparse.Namespace) -> None:
             figure.unlink()
         removed = f", removed {len(stale)} stale figures" if stale else ""
         log.info(f"{folder}: wrote {len(paths)} files{removed}")
+    bar.close()
 
 
 def cmd_site(args: argparse.Namespace) -> None:
@@ -694,7 +697,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = list(sys.argv[1:] if argv is None else argv)
         args = build_parser().parse_args(argv)
         configure_logging(args.quiet, args.verbose)
-        with progress.shown(not args.quiet and args.command in ("prune", "bench")):
+        with progress.shown(not args.quiet and args.command in ("prune", "bench", "render")):
             if args.command == "list":
                 cmd_list()
             elif args.command == "run":
