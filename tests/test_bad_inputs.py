@@ -505,6 +505,7 @@ def test_bad_input_gives_one_line_exit_2_and_writes_nothing(case, base, tmp_path
     folder = tmp_path / "f"
     shutil.copytree(base, folder)
     args = CASES[case](folder)  # builds the case's own input files
+    capsys.readouterr()  # what building them said
     before = snapshot(folder)
     rc = main(args)
     out, err = capsys.readouterr()

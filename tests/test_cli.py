@@ -146,7 +146,8 @@ def test_prune_writes_masks_init_and_report(
     rc = main([*BASE, "--pruner", pruner, "--density", "0.05", "--out", str(out)])
     captured = capsys.readouterr()
     assert rc == 0, captured.err
-    assert captured.err == ""
+    written = ", ".join(str(out / n) for n in ("masks.safetensors", "init.safetensors", "report.json"))
+    assert captured.err.splitlines() == [f"wrote {written}"]  # the only message: no warning
     assert sorted(p.name for p in out.iterdir()) == ["init.safetensors", "masks.safetensors", "report.json"]
 
     rep = report(out)
@@ -301,8 +302,8 @@ def test_layer_collapse_is_reported_and_warned(tmp_path: Path) -> None:
     assert masks(tmp_path).collapsed() == collapsed
     assert rep["connected"] == {"nnz": 0, "density": 0.0}  # a collapsed network has no path
     assert "on an input-to-output path: 0 of the 1 kept (effective density 0)" in result.out
-    warnings = result.err.splitlines()
-    assert len(warnings) == 2
+    warnings = [line for line in result.err.splitlines() if not line.startswith("wrote ")]
+    assert len(warnings) == 2 and len(result.err.splitlines()) == 3
     for name, line in zip(collapsed, warnings, strict=True):
         assert "layer collapse" in line and name in line
     assert "layer collapse" not in result.out
@@ -315,7 +316,8 @@ def test_layer_collapse_through_subprocess(tmp_path: Path) -> None:
     lines = proc.stderr.splitlines()
     collapsed = report(tmp_path)["collapsed_layers"]
     assert len(collapsed) == 2
-    assert lines == [f"warning: layer collapse: {n} has no surviving weight" for n in collapsed]
+    assert lines[:2] == [f"warning: layer collapse: {n} has no surviving weight" for n in collapsed]
+    assert len(lines) == 3 and lines[2].startswith("wrote ")
 
 
 def test_no_collapse_no_warning(runs: dict[str, Path]) -> None:

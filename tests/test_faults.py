@@ -268,7 +268,7 @@ def test_a_full_disk_ends_the_sweep_with_one_line_and_keeps_every_stored_result(
         "1",
         "--batch",
         "1",
-        "--no-progress",
+        "--quiet",  # the error alone on standard error
     ]
     full = subprocess.run(
         args,

@@ -252,7 +252,9 @@ def test_sigterm_to_the_driver_stops_its_workers_and_keeps_the_store(tmp_path, s
     slow = tmp_path / "slow.toml"
     slow.write_text(SUITE.replace("train.epochs = 20", "train.epochs = 4000"))
     driver = subprocess.Popen(
-        run_command(slow, store, tmp_path / "r", "--executor", "process", "--workers", "2", "--batch", "1"),
+        run_command(
+            slow, store, tmp_path / "r", "--executor", "process", "--workers", "2", "--batch", "1", "--quiet"
+        ),
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from noprune.config import flat_config
 from noprune.data import parse_data_spec
-from noprune.report.dense_equivalent import METRIC, DenseCurve, dense_curves, match_key
 from noprune.report.leaderboard import Table, build_tables, pruner_label
 from noprune.report.plots import (
     band,
@@ -35,6 +35,9 @@ from noprune.report.plots import (
     short_names,
 )
 from noprune.sweep.store import Record
+
+if TYPE_CHECKING:
+    from noprune.report.dense_equivalent import DenseCurve
 from pruners import display_rank
 
 Readings = dict[str, tuple[tuple[float, float], ...]]
@@ -171,6 +174,8 @@ def plot_dense_curves(records: Iterable[Record], out_stem: Path) -> list[Path]:
     memorises as much, joined by a line whose length is what the mask is worth in weights.
     One figure per dense curve (data and training), ``out_stem`` or ``out_stem_<part>``; []
     without dense runs of two widths or more."""
+    from noprune.report.dense_equivalent import METRIC, dense_curves, match_key  # scikit-learn: here only
+
     records = [r for r in records if r.config.get("experiment") == "memorization" and r.status == "done"]
     curves = dense_curves(records)
     dense: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -215,7 +220,7 @@ def _dense_figure(
         widths = sorted(dense)
         mean = [statistics.fmean(dense[p]) for p in widths]
         std = [statistics.stdev(dense[p]) if len(dense[p]) > 1 else 0.0 for p in widths]
-        lo, hi = band(mean, std, metric_range(METRIC))
+        lo, hi = band(mean, std, metric_range("memorised_fraction"))
         ax.fill_between(widths, lo, hi, color="black", alpha=0.1, linewidth=0)
         ax.plot(
             widths, mean, "o", color="black", markersize=4, label=f"dense (mean ± std, {curve.runs} runs)"
