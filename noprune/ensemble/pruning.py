@@ -69,15 +69,19 @@ class StackedNetwork:
 
     def per_member(self, score, masks: Masks, batch: Batch | None) -> list[torch.Tensor]:
         names = [name for name, _ in self.model.targets(self.include_biases)]
+        # One module, loaded with each member in turn (building one costs more than most scores);
+        # each member's scores are copies, so none is a view of the module the next overwrites.
+        module = self.model.member(0)
         per = []
         for k in range(self.model.size):
-            module = self.model.member(k)
+            self.model.load_member(k, module)
             dense = pruners.MaskSet.dense(module, include_biases=self.include_biases)
             if list(dense) != names:
                 raise ValueError(f"member {k}'s prunable tensors {list(dense)} are not the stack's {names}")
             member = pruners.ModuleNetwork(module, dense, generator=self.generators[k])
             mine = pruners.MaskSet(member_masks(masks, names, k))
-            per.append(score(member, mine, None if batch is None else member_batch(batch, k)))
+            scores = score(member, mine, None if batch is None else member_batch(batch, k))
+            per.append([s.clone() for s in scores])
         return [torch.stack([p[i] for p in per]) for i in range(len(names))]
 
     def masked_copy(

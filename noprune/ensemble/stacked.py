@@ -126,6 +126,20 @@ class StackedMLP:
                     params[name.replace(".weight", ".bias")].copy_(b[k])
         return model
 
+    def load_member(self, k: int, model: MLP) -> MLP:
+        """``model`` (a :meth:`member` of this ensemble) made member k again: its parameters
+        copied in, every one requiring grad, in train mode, as :meth:`member` builds it."""
+        params = dict(model.named_parameters())
+        with torch.no_grad():
+            for name, w, b in zip(self.names, self.weights, self.biases, strict=True):
+                params[name].copy_(w[k])
+                if b is not None:
+                    params[name.replace(".weight", ".bias")].copy_(b[k])
+        for p in params.values():
+            p.requires_grad_(True)
+            p.grad = None
+        return model.train()
+
     def take(self, members: torch.Tensor) -> StackedMLP:
         """A new ensemble of the given members (copies of their parameters)."""
         return StackedMLP(
