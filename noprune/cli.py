@@ -398,7 +398,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from noprune.config import parse_assignment
     from noprune.pipeline import check_config
     from noprune.report.leaderboard import build_tables, render
-    from noprune.report.results import write_results
+    from noprune.report.results import prepare, write_results
     from noprune.sweep.executors import make_executor
     from noprune.sweep.provenance import resolve_device
     from noprune.sweep.runner import expand, load_suite, run_sweep
@@ -432,6 +432,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
                 out_dir=args.json_dir,
                 progress=not args.no_progress and not args.quiet,
                 batch=args.batch,
+                when_idle=prepare,
             )
         print(
             f"{summary.done} done, {summary.failed} failed, {summary.skipped} already done "

@@ -122,6 +122,15 @@ def write_results(
     return paths
 
 
+def prepare() -> None:
+    """Import what :func:`write_results` draws with (matplotlib, about 0.7 s), ahead of time:
+    ``noprune run`` calls it while its last jobs run (``run_sweep``'s ``when_idle``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot
+
+
 def figure_links(figures: Sequence[Path]) -> str:
     """A leaderboard's figures section: each PNG shown, its PDF linked."""
     pngs = [p for p in figures if p.suffix == ".png"]

@@ -35,6 +35,7 @@ import functools
 import itertools
 import logging
 import re
+import threading
 import time
 import tomllib
 from collections.abc import Callable
@@ -244,8 +245,13 @@ def run_sweep(
     out_dir: str | None = None,
     progress: bool = True,
     batch: int = 32,
+    when_idle: Callable[[], None] | None = None,
 ) -> SweepSummary:
     """Run every config of ``configs`` not yet done in ``store``; store results as they come.
+
+    ``when_idle`` runs once, in a thread of the driver, as soon as fewer jobs are left than the
+    executor has workers: a core is idle from then on, and what comes after the sweep (the
+    leaderboard's imports) can get ready on it.
 
     ``store`` must be locked by the caller. ``executor`` has the shape of
     ``noprune.sweep.executors.Executor``. Configs that an experiment can batch (same batch key: MLPs
@@ -275,8 +281,13 @@ def run_sweep(
     bar = tqdm(
         total=len(todo), desc=suite.name, unit="run", disable=True if not progress else None, leave=True
     )
+    left = len(futures)
     try:
         for future in executor.as_completed(list(futures)):
+            left -= 1
+            if when_idle is not None and left < getattr(executor, "workers", 1):
+                threading.Thread(target=when_idle, name="when-idle", daemon=True).start()
+                when_idle = None
             keys = futures[future]
             try:
                 outcome = future.result()
