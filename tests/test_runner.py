@@ -624,9 +624,8 @@ def test_quick_commands_and_workers_load_no_scipy_infotheory_or_matplotlib(tmp_p
 
 
 def test_when_idle_runs_once_as_soon_as_a_worker_has_nothing_left(tmp_path):
-    """run_sweep's when_idle (noprune run warms the leaderboard's imports in it) runs once, in
-    a thread, when fewer jobs are left than the executor has workers, and never for one worker
-    before the last job."""
+    """run_sweep's when_idle (noprune run warms the leaderboard's imports in it) runs once per
+    sweep, in a thread of its own."""
     import threading
 
     from noprune.sweep.executors import make_executor
@@ -636,18 +635,18 @@ def test_when_idle_runs_once_as_soon_as_a_worker_has_nothing_left(tmp_path):
     suite_file.write_text(SUITE)
     suite = load_suite(str(suite_file))
     configs = expand(suite)
-    calls: list[tuple[str, int]] = []
+    calls: list[str] = []
+
+    def idle() -> None:
+        calls.append(threading.current_thread().name)
+
     for workers in (2, 1):
-        with (
-            Store.open(tmp_path / f"s{workers}.sqlite") as store,
-            make_executor("process", workers=workers) as ex,
-        ):
+        executor = make_executor("process", workers=workers)
+        with Store.open(tmp_path / f"s{workers}.sqlite") as store, executor:
             store.lock()
-
-            def idle(store: Store = store) -> None:
-                calls.append((threading.current_thread().name, sum(store.counts().values())))
-
-            summary = run_sweep(suite, configs, store, executor=ex, progress=False, batch=1, when_idle=idle)
+            summary = run_sweep(
+                suite, configs, store, executor=executor, progress=False, batch=1, when_idle=idle
+            )
             assert summary.done == len(configs)
     time.sleep(0.5)  # the threads are daemons; let the last one finish
-    assert [name for name, _ in calls] == ["when-idle", "when-idle"]
+    assert calls == ["when-idle", "when-idle"]
