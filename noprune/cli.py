@@ -202,7 +202,9 @@ def build_parser() -> ArgumentParser:
         default="test_accuracy",
         help=f"any metric the runs recorded (default test_accuracy), e.g. {metrics}",
     )
-    pl.add_argument("--out", default="results/plot", help="file stem (default results/plot)")
+    pl.add_argument(
+        "--out", help="file stem (default: the metric's name in the current folder, e.g. test_accuracy)"
+    )
     add_store_flags(pl)
 
     b = sub.add_parser(
@@ -553,7 +555,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> None:
 def cmd_plot(args: argparse.Namespace) -> None:
     from noprune.report.plots import plot_metric
 
-    out = Path(args.out)
+    out = Path(args.out or args.metric)
     output_folder(out.parent, "--out", create=False)
     records = stored_records(args.store, args.suite, args.metric)
     output_folder(out.parent, "--out")

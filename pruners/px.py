@@ -118,11 +118,13 @@ class PX(ScoringPruner):
         def run(values: dict[str, torch.Tensor], inputs: torch.Tensor, *, train: bool) -> torch.Tensor:
             buffers = {name: b.clone() for name, b in model.named_buffers()}
             mode = model.training
-            model.train(train)
+            if mode != train:  # a walk over every module: only where the mode changes
+                model.train(train)
             try:
                 return functional_call(model, {**values, **buffers}, (inputs,))
             finally:
-                model.train(mode)
+                if mode != train:
+                    model.train(mode)
 
         real = {name: p * masks[name] if name in masks else p for name, p in params.items()}
         record = ReLUs("record")
