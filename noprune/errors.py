@@ -21,3 +21,7 @@ class UnknownNameError(UserError):
 
 class DataNotFoundError(UserError):
     """A data set that must be read from a folder is not there."""
+
+
+class TrainingDiverged(RuntimeError):
+    """The training loss became NaN or infinite."""

@@ -19,13 +19,9 @@ from torch import nn
 from noprune import progress
 from noprune.config import TrainConfig
 from noprune.data import Dataset
-from noprune.errors import UserError
+from noprune.errors import TrainingDiverged, UserError
 from pruners import MaskSet, Trainer
 from pruners.scoring import batch_loss
-
-
-class TrainingDiverged(RuntimeError):
-    """The training loss became NaN or infinite."""
 
 
 @dataclass

@@ -179,3 +179,21 @@ def test_missing_optional_dependency_gives_the_install_hint(kind, module, hint, 
     with pytest.raises(UserError) as info:
         make_executor(kind, options={"cluster": "local"} if kind == "slurm" else None)
     assert str(info.value) == hint
+
+
+@pytest.mark.parametrize("kind", ["serial", "process"])
+def test_warm_starts_the_workers_before_any_work_and_changes_no_result(kind, tmp_path, monkeypatch):
+    """ProcessExecutor.warm spawns every worker at once (each imports torch in its initializer
+    while the driver gets the work ready); elsewhere it does nothing. Work submitted after it
+    runs as before, and nothing is left behind (the autouse fixture)."""
+    before = set(_children())
+    with make(kind, tmp_path, monkeypatch) as executor:
+        executor.warm()
+        deadline = time.monotonic() + 30
+        started = set(_children()) - before
+        while kind == "process" and len(started) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            started = set(_children()) - before
+        assert len(started) == (2 if kind == "process" else 0)
+        futures = [executor.submit(square, i) for i in range(4)]
+        assert sorted(f.result() for f in executor.as_completed(futures)) == [0, 1, 4, 9]

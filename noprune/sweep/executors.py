@@ -86,6 +86,10 @@ class Executor(abc.ABC):
     def shutdown(self, cancel: bool = False) -> None:
         """Release the executor's resources: wait for submitted work, or cancel what is unfinished."""
 
+    def warm(self) -> None:  # noqa: B027 (a no-op unless the executor starts workers of its own)
+        """Start the workers now, before any work is submitted (where the executor has workers
+        of its own to start)."""
+
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError(f"cannot submit to the {self.name} executor after shutdown")
@@ -257,6 +261,14 @@ class ProcessExecutor(Executor):
         self._calls: dict[concurrent.futures.Future, _Call] = {}
         self._broken: list[tuple[concurrent.futures.Future, _Call]] = []
         self._pool = self._new_pool()
+
+    def warm(self) -> None:
+        """Spawn every worker now: each imports torch (its initializer) while the caller gets
+        the work ready. A pool spawns a worker per submitted call while none is idle, so one
+        trivial call per worker starts them all."""
+        with self._lock:
+            for _ in range(self.workers):
+                self._pool.submit(os.getpid)
 
     def _new_pool(self) -> concurrent.futures.ProcessPoolExecutor:
         return concurrent.futures.ProcessPoolExecutor(
