@@ -195,5 +195,5 @@ def test_warm_starts_the_workers_before_any_work_and_changes_no_result(kind, tmp
             time.sleep(0.05)
             started = set(_children()) - before
         assert len(started) == (2 if kind == "process" else 0)
-        futures = [executor.submit(square, i) for i in range(4)]
-        assert sorted(f.result() for f in executor.as_completed(futures)) == [0, 1, 4, 9]
+        futures = [executor.submit(square, {"x": i}) for i in range(4)]
+        assert sorted(f.result()["square"] for f in executor.as_completed(futures)) == [0, 1, 4, 9]

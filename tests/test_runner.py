@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -267,6 +268,8 @@ def test_sigterm_to_the_driver_stops_its_workers_and_keeps_the_store(tmp_path, s
             workers = {p for p in children(driver.pid) if "spawn_main" in cmdline(p)}
             time.sleep(0.05)
         assert len(workers) == 2
+        while not running_rows(store) and time.monotonic() < deadline:  # and the sweep with them
+            time.sleep(0.05)
         time.sleep(1.0)
         driver.send_signal(signal.SIGTERM)
         _, stderr = driver.communicate(timeout=60)
@@ -282,6 +285,15 @@ def test_sigterm_to_the_driver_stops_its_workers_and_keeps_the_store(tmp_path, s
             driver.wait()
     with Store.open(store) as s:  # unlocked: a resume can start
         assert sum(s.counts().values()) == len(expand(load_suite(str(slow))))
+
+
+def running_rows(store: Path) -> int:
+    """Rows marked running in a store another process writes (0 before it has any)."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{store}?mode=ro", uri=True)) as db:
+            return db.execute("SELECT COUNT(*) FROM runs WHERE status = 'running'").fetchone()[0]
+    except sqlite3.Error:
+        return 0
 
 
 def cmdline(pid: int) -> str:
