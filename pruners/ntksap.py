@@ -51,6 +51,10 @@ class NTKSAP(ScoringPruner):
     def schedule(self, density: float) -> list[float]:
         return exponential(density, self.rounds)
 
+    def work(self, density: float) -> tuple[int, int]:
+        """Each round scores ``draws`` re-drawn networks (a finite-difference pair each)."""
+        return 0, self.rounds * self.draws
+
     def score(self, net, masks, batch):
         if batch is None:
             raise ValueError(

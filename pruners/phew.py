@@ -39,6 +39,14 @@ class PHEW(Pruner):
     color = "teal"
     scopes = ("global",)
 
+    #: Scoring passes' worth of walking per unit of density: the walks are a Python loop over the
+    #: kept weights (quick, LeNet-300-100 at density 0.5: 4.4 s of job against 3.0 s for a
+    #: one-pass pruner, about 18 passes).
+    WALK_PASSES = 36
+
+    def work(self, density: float) -> tuple[int, int]:
+        return 0, 1 + round(self.WALK_PASSES * density)
+
     def prune_network(self, net, densities, *, batch, scope, invert):
         todo = iter(densities)
         scores = net.per_member(lambda member, masks, b: walked(member, next(todo)), net.dense(), None)
