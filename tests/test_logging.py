@@ -10,17 +10,7 @@ import pytest
 
 from noprune import progress
 from noprune.cli import main
-
-TINY = """
-name = "tiny"
-[fixed]
-data = "gaussian:n=20,d=5,n_test=20"
-model = "mlp:8"
-train.epochs = 1
-prune.pruner = "magnitude"
-[grid]
-"prune.density" = [0.5, 0.2]
-"""
+from tests.test_bad_inputs import TINY
 
 
 @pytest.fixture

@@ -593,7 +593,11 @@ def test_jobs_go_longest_first_and_stay_the_same_jobs():
     ordered = longest_first(jobs)
     assert sorted(map(id, ordered)) == sorted(map(id, jobs))
     first = [job[0].prune.pruner for job in ordered[:5]]
-    assert first[0] == "imp" and set(first[1:3]) == {"synflow", "px"}  # 20+ trainings; 100 passes
+    # imp: 20+ trainings; synflow, px: 100 rounds; ntksap: 20 rounds of 5 draws; phew, at density
+    # 0.5, ahead of the one-pass pruners (its walks cost with the density)
+    assert first[0] == "imp" and set(first[1:4]) == {"synflow", "px", "ntksap"}
+    order = [job[0].prune.pruner for job in ordered]
+    assert order.index("phew") < min(order.index(p) for p in ("random", "snip", "grasp", "magnitude"))
     costs = [max(map(expected_cost, job)) for job in ordered]
     assert costs == sorted(costs, reverse=True)
     # imp at density 0.01: 21 rounds of 10 pretraining epochs, 21 scorings, 20 epochs after.

@@ -117,14 +117,7 @@ class StackedMLP:
         w0 = self.weights[0]
         with torch.device("meta"):  # no initialisation: every parameter is copied in below
             model = MLP(w0.shape[2], self.widths, self.weights[-1].shape[1], bias=self.biases[0] is not None)
-        model = model.to_empty(device=self.device)
-        params = dict(model.named_parameters())
-        with torch.no_grad():
-            for name, w, b in zip(self.names, self.weights, self.biases, strict=True):
-                params[name].copy_(w[k])
-                if b is not None:
-                    params[name.replace(".weight", ".bias")].copy_(b[k])
-        return model
+        return self.load_member(k, model.to_empty(device=self.device))
 
     def load_member(self, k: int, model: MLP) -> MLP:
         """``model`` (a :meth:`member` of this ensemble) made member k again: its parameters
