@@ -449,15 +449,11 @@ def run_suite(args: argparse.Namespace, argv: Sequence[str], executor: object) -
             batch=args.batch,
             when_idle=prepare,
         )
-        print(
-            f"{summary.done} done, {summary.failed} failed, {summary.skipped} already done "
-            f"({summary.seconds:.1f} s)"
-        )
         metrics = args.metric or list(suite.metrics)
-        print(render(build_tables(store.records(suite.name), metrics[0]), "md"))
         command = "noprune " + " ".join(argv)
         from noprune.experiments import EXPERIMENTS
 
+        # the files first: a reader that stops early (noprune run | head) must not cost them
         paths = write_results(
             store.rows(suite.name),
             suite.name,
@@ -466,6 +462,11 @@ def run_suite(args: argparse.Namespace, argv: Sequence[str], executor: object) -
             command=command,
             experiments=EXPERIMENTS,
         )
+        print(
+            f"{summary.done} done, {summary.failed} failed, {summary.skipped} already done "
+            f"({summary.seconds:.1f} s)"
+        )
+        print(render(build_tables(store.records(suite.name), metrics[0]), "md"))
     log.info("wrote " + ", ".join(str(p) for p in paths))
     if not any(p.name == "runs.csv" for p in paths):
         log.info(f"{results}: runs.csv and provenance.json already record these runs and numbers; kept")

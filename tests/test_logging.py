@@ -63,3 +63,20 @@ def test_bars_draw_only_when_shown_and_on_a_terminal(monkeypatch):
     with progress.shown(), progress.bar(5, "training") as bar:
         bar.update(5)
     assert piped.getvalue() == ""  # not a terminal: no bar in a log file
+
+
+def test_a_reader_that_stops_early_costs_no_results(tmp_path, suite):
+    """`noprune run ... | head -1`: the results folder is written before the tables go to
+    standard output, so a closed pipe loses nothing."""
+    import os
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "noprune", "run", str(suite), "--store", str(tmp_path / "s.sqlite")]
+    command += ["--results", str(tmp_path / "r"), "--executor", "serial", "--no-progress"]
+    shell = " ".join(f"'{c}'" for c in command) + " | head -1"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # each print reaches the pipe at once, as on a terminal
+    ran = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=300, env=env)
+    assert ran.stdout.startswith("2 done, 0 failed"), ran.stderr
+    assert (tmp_path / "r" / "tiny" / "leaderboard.md").is_file()
+    assert (tmp_path / "r" / "tiny" / "runs.csv").is_file()
