@@ -33,11 +33,14 @@ MATCH = ("experiment", "data", "train.")
 
 @dataclass(frozen=True)
 class DenseCurve:
-    """Monotone fraction memorised against dense parameter count (sorted by count)."""
+    """Monotone fraction memorised against dense parameter count (sorted by count), fitted to
+    each width's mean (``means``; ``stds`` over its seeds, 0 for one)."""
 
     params: tuple[float, ...]
     fraction: tuple[float, ...]
     runs: int
+    means: tuple[float, ...] = ()
+    stds: tuple[float, ...] = ()
 
     def equivalent(self, fraction: float) -> tuple[str, float]:
         """("=", p) with p the dense count memorising ``fraction``; ("<", smallest) or (">",
@@ -78,7 +81,10 @@ def dense_curves(records: Iterable[Record]) -> dict[str, DenseCurve]:
             continue
         params = sorted(by_params)
         means = [statistics.fmean(by_params[p]) for p in params]
+        stds = [statistics.stdev(by_params[p]) if len(by_params[p]) > 1 else 0.0 for p in params]
         fitted = IsotonicRegression(increasing=True).fit_transform(np.log(params), means)
         runs = sum(len(v) for v in by_params.values())
-        curves[key] = DenseCurve(tuple(params), tuple(float(f) for f in fitted), runs)
+        curves[key] = DenseCurve(
+            tuple(params), tuple(float(f) for f in fitted), runs, tuple(means), tuple(stds)
+        )
     return curves

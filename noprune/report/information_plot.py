@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from noprune.report.leaderboard import Table, build_tables, density_labels
-from noprune.report.plots import pruner_color, save_figure, short_names, task_parts
+from noprune.report.plots import pruner_color, save_figure, task_parts, task_stems
 from noprune.sweep.store import Record
 
 METRICS = ("information_lower", "information_upper", "peff_low", "peff_high", "nnz")
@@ -34,10 +34,9 @@ def plot_information(records: Iterable[Record], out_stem: Path) -> list[Path]:
     tables = {metric: build_tables(records, metric) for metric in METRICS}
     groups = [dict(zip(METRICS, group, strict=True)) for group in zip(*tables.values(), strict=False)]
     groups = [g for g in groups if len({t.slug for t in g.values()}) == 1]  # one task's tables only
-    out_stem = Path(out_stem)
     paths: list[Path] = []
-    for group, part in zip(groups, short_names([task_parts(g["nnz"]) for g in groups]), strict=True):
-        paths += _plot(group, out_stem.parent / (f"{out_stem.name}_{part}" if part else out_stem.name))
+    for group, stem in zip(groups, task_stems(out_stem, [task_parts(g["nnz"]) for g in groups]), strict=True):
+        paths += _plot(group, stem)
     return paths
 
 

@@ -32,7 +32,7 @@ from noprune.report.plots import (
     pruner_color,
     row_colors,
     save_figure,
-    short_names,
+    task_stems,
 )
 from noprune.sweep.store import Record
 
@@ -178,34 +178,27 @@ def plot_dense_curves(records: Iterable[Record], out_stem: Path) -> list[Path]:
 
     records = [r for r in records if r.config.get("experiment") == "memorization" and r.status == "done"]
     curves = dense_curves(records)
-    dense: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
     sparse: dict[str, dict[tuple[str, str, float], list[tuple[float, float]]]] = defaultdict(
         lambda: defaultdict(list)
     )
     for record in records:
         metrics = record.metrics or {}
-        if METRIC not in metrics:
-            continue
         flat = flat_config(record.config)
-        key = match_key(record.config)
-        if float(flat["prune.density"]) == 1.0 and "numel" in metrics:
-            dense[key][float(metrics["numel"])].append(float(metrics[METRIC]))
-        elif "nnz" in metrics:
+        if METRIC in metrics and "nnz" in metrics and float(flat["prune.density"]) < 1.0:
+            key = match_key(record.config)
             label = pruner_label(str(flat["prune.pruner"]), flat.get("prune.ablation") or None)
             point = (float(metrics["nnz"]), float(metrics[METRIC]))
             sparse[key][(str(flat["prune.pruner"]), label, float(flat["prune.density"]))].append(point)
     keys = sorted(curves)
-    parts = short_names([tuple(f"{k}-{v}" for k, v in json.loads(key).items()) for key in keys])
+    stems = task_stems(out_stem, [tuple(f"{k}-{v}" for k, v in json.loads(key).items()) for key in keys])
     paths: list[Path] = []
-    for key, part in zip(keys, parts, strict=True):
-        stem = out_stem.parent / (f"{out_stem.name}_{part}" if part else out_stem.name)
-        paths += _dense_figure(curves[key], dense[key], sparse.get(key, {}), json.loads(key), stem)
+    for key, stem in zip(keys, stems, strict=True):
+        paths += _dense_figure(curves[key], sparse.get(key, {}), json.loads(key), stem)
     return paths
 
 
 def _dense_figure(
     curve: DenseCurve,
-    dense: dict[float, list[float]],
     sparse: dict[tuple[str, str, float], list[tuple[float, float]]],
     match: dict[str, object],
     stem: Path,
@@ -217,13 +210,15 @@ def _dense_figure(
 
     fig, ax = plt.subplots(figsize=(8.0, 5.0))
     try:
-        widths = sorted(dense)
-        mean = [statistics.fmean(dense[p]) for p in widths]
-        std = [statistics.stdev(dense[p]) if len(dense[p]) > 1 else 0.0 for p in widths]
-        lo, hi = band(mean, std, metric_range("memorised_fraction"))
-        ax.fill_between(widths, lo, hi, color="black", alpha=0.1, linewidth=0)
+        lo, hi = band(curve.means, curve.stds, metric_range("memorised_fraction"))
+        ax.fill_between(curve.params, lo, hi, color="black", alpha=0.1, linewidth=0)
         ax.plot(
-            widths, mean, "o", color="black", markersize=4, label=f"dense (mean ± std, {curve.runs} runs)"
+            curve.params,
+            curve.means,
+            "o",
+            color="black",
+            markersize=4,
+            label=f"dense (mean ± std, {curve.runs} runs)",
         )
         ax.plot(curve.params, curve.fraction, "-", color="black", linewidth=1.4, label="dense, monotone fit")
         seen: set[str] = set()

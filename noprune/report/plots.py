@@ -126,8 +126,8 @@ def plot_tables(
     out_stem = Path(out_stem)
     tables = [t for t in tables if len(t.densities) > 1]
     paths: list[Path] = []
-    for table, name in zip(tables, short_names([task_parts(t) for t in tables]), strict=True):
-        paths += draw(table, out_stem.parent / (f"{out_stem.name}_{name}" if name else out_stem.name))
+    for table, stem in zip(tables, task_stems(out_stem, [task_parts(t) for t in tables]), strict=True):
+        paths += draw(table, stem)
     return paths
 
 
@@ -151,6 +151,13 @@ def short_names(tasks: Sequence[tuple[str, ...]]) -> list[str]:
     if len(set(names)) < len(names):  # parts that differ only in characters a file name drops
         names = [f"{name}_{i}" for i, name in enumerate(names)]
     return names
+
+
+def task_stems(out_stem: Path, tasks: Sequence[tuple[str, ...]]) -> list[Path]:
+    """One figure's file stem per task: ``out_stem`` for one, ``out_stem_<part>`` for several
+    (:func:`short_names`)."""
+    out_stem = Path(out_stem)
+    return [out_stem.parent / (f"{out_stem.name}_{p}" if p else out_stem.name) for p in short_names(tasks)]
 
 
 def metric_range(metric: str, scale: float = 1.0) -> tuple[float, float]:
@@ -268,14 +275,12 @@ def plot_against_pruned(records: Iterable[Record], metric: str, out_stem: Path) 
         lines[task][(pruner, label)][int(metrics["pruned"])].append(float(value))
         if "information_ceiling" in metrics:
             ceilings[task][int(metrics["pruned"])] = float(metrics["information_ceiling"])
-    out_stem = Path(out_stem)
     paths: list[Path] = []
     tasks = sorted(lines)
-    for task, part in zip(tasks, short_names(tasks), strict=True):
+    for task, stem in zip(tasks, task_stems(out_stem, tasks), strict=True):
         rows = lines[task]
-        name = f"{out_stem.name}_{part}" if part else out_stem.name
         title = f"{task[1]} / {task[2]}, experiment {task[0]}"
-        paths += _plot_counts(title, rows, ceilings[task], metric, out_stem.parent / name)
+        paths += _plot_counts(title, rows, ceilings[task], metric, stem)
     return paths
 
 
