@@ -422,7 +422,7 @@ def run_suite(args: argparse.Namespace, argv: Sequence[str], executor: object) -
     from noprune.report.results import prepare, write_results
     from noprune.sweep.provenance import resolve_device
     from noprune.sweep.runner import expand, load_suite, run_sweep
-    from noprune.sweep.store import Store
+    from noprune.sweep.store import Record, Store
 
     suite = load_suite(args.suite)
     overrides = dict(parse_assignment(item) for item in args.set)
@@ -454,8 +454,9 @@ def run_suite(args: argparse.Namespace, argv: Sequence[str], executor: object) -
         from noprune.experiments import EXPERIMENTS
 
         # the files first: a reader that stops early (noprune run | head) must not cost them
+        rows = store.rows(suite.name)
         paths = write_results(
-            store.rows(suite.name),
+            rows,
             suite.name,
             results,
             metrics=metrics,
@@ -466,7 +467,7 @@ def run_suite(args: argparse.Namespace, argv: Sequence[str], executor: object) -
             f"{summary.done} done, {summary.failed} failed, {summary.skipped} already done "
             f"({summary.seconds:.1f} s)"
         )
-        print(render(build_tables(store.records(suite.name), metrics[0]), "md"))
+        print(render(build_tables(map(Record.from_row, rows), metrics[0]), "md"))
     log.info("wrote " + ", ".join(str(p) for p in paths))
     if not any(p.name == "runs.csv" for p in paths):
         log.info(f"{results}: runs.csv and provenance.json already record these runs and numbers; kept")
@@ -598,13 +599,19 @@ def cmd_mi(args: argparse.Namespace) -> None:
     print(json.dumps(result.to_json(), indent=2) if args.json else result.text())
 
 
+def packaged_suite(name: str):
+    """The packaged suite a results folder is named after, or None (a user's own suite)."""
+    from noprune.sweep.runner import available_suites, load_suite
+
+    return load_suite(name) if name in available_suites() else None
+
+
 def cmd_render(args: argparse.Namespace) -> None:
     """Re-render each suite folder's leaderboard and figures from its own runs.csv (no store):
     after a change to how results are drawn, the committed results follow with one command.
     Figures (PNG, PDF) in the folder that this drawing does not write are removed."""
     from noprune.experiments import EXPERIMENTS
     from noprune.report.results import write_results
-    from noprune.sweep.runner import available_suites, load_suite
     from noprune.sweep.runs_csv import read_rows
 
     root = Path(args.results)
@@ -614,18 +621,24 @@ def cmd_render(args: argparse.Namespace) -> None:
         raise UserError(f"no runs.csv in {missing[0]}")
     if not folders:
         raise UserError(f"no runs.csv under {root}/*/ (run a suite with noprune run first)")
-    known = set(available_suites())
     bar = progress.bar(len(folders), "render", unit="suite")
     for folder in folders:
         bar.update()
         rows = read_rows(folder / "runs.csv")
-        metrics = list(load_suite(folder.name).metrics) if folder.name in known else ["test_accuracy"]
+        suite = packaged_suite(folder.name)
+        metrics = list(suite.metrics) if suite else ["test_accuracy"]
         try:
             command = json.loads((folder / "provenance.json").read_text())["command"]
         except (OSError, ValueError, KeyError):
             raise UserError(f"{folder}: no readable provenance.json beside runs.csv") from None
         paths = write_results(
-            rows, folder.name, folder, metrics=metrics, command=command, experiments=EXPERIMENTS
+            rows,
+            folder.name,
+            folder,
+            metrics=metrics,
+            command=command,
+            experiments=EXPERIMENTS,
+            recorded=rows,
         )
         stale = sorted({*folder.glob("*.png"), *folder.glob("*.pdf")} - set(paths))
         for figure in stale:  # drawn by an earlier version under another name
@@ -637,18 +650,14 @@ def cmd_render(args: argparse.Namespace) -> None:
 
 def cmd_site(args: argparse.Namespace) -> None:
     from noprune.report.site import write_site
-    from noprune.sweep.runner import available_suites, load_suite
 
     results = Path(args.results)
     if not any(results.glob("*/leaderboard.md")):
         raise UserError(f"no results under {results}/*/ (run a suite with noprune run first)")
-    known = set(available_suites())
 
     def about(name: str) -> dict[str, str]:
-        if name not in known:
-            return {}
-        suite = load_suite(name)
-        return {"description": suite.description, "notes": suite.notes}
+        suite = packaged_suite(name)
+        return {"description": suite.description, "notes": suite.notes} if suite else {}
 
     pages = write_site(results, about)
     log.info(f"wrote {pages[0]} and {len(pages) - 1} more pages")

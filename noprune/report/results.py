@@ -32,15 +32,18 @@ def _record(row: dict[str, Any], shown: Sequence[str]) -> tuple[str, ...]:
     return tuple(values[c] for c in RECORD_COLUMNS)
 
 
-def same_record(path: Path, rows: list[dict[str, Any]], shown: Sequence[str]) -> list[dict[str, Any]] | None:
-    """The runs of the ``runs.csv`` at ``path`` where it already holds these runs with these
-    numbers, else None."""
-    if not path.is_file():
-        return None
-    try:
-        old = read_rows(path)
-    except UserError:
-        return None
+def same_record(
+    path: Path, rows: list[dict[str, Any]], shown: Sequence[str], old: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]] | None:
+    """The runs of the ``runs.csv`` at ``path`` (``old``, where the caller has read them) where
+    it already holds these runs with these numbers, else None."""
+    if old is None:
+        if not path.is_file():
+            return None
+        try:
+            old = read_rows(path)
+        except UserError:
+            return None
     return old if sorted(_record(r, shown) for r in old) == sorted(_record(r, shown) for r in rows) else None
 
 
@@ -52,11 +55,13 @@ def write_results(
     metrics: Sequence[str],
     command: str,
     experiments: Mapping[str, Any] = MappingProxyType({}),
+    recorded: list[dict[str, Any]] | None = None,
 ) -> list[Path]:
     """leaderboard.md (a section per metric, or the experiment's own ``table``), each metric's
     plot (PNG and PDF), the figures the suite's experiments register (``Experiment.figures``),
     runs.csv and provenance.json. ``experiments``: the registry (``noprune.experiments.EXPERIMENTS``,
-    passed in, so that presentation never imports the experiments).
+    passed in, so that presentation never imports the experiments). ``recorded``: the runs the
+    folder's runs.csv holds, where the caller has read them already (``noprune render``).
 
     Where ``runs.csv`` already holds the same runs with the same numbers (timings aside: a rerun
     of a committed suite reproduces every number but not its seconds), its runs and
@@ -65,7 +70,7 @@ def write_results(
     leaderboard names that run's command. runs.csv is then rewritten in the current layout
     (``noprune.sweep.runs_csv``) with the same runs."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    old = same_record(out_dir / "runs.csv", rows, metrics)
+    old = same_record(out_dir / "runs.csv", rows, metrics, recorded)
     kept = old is not None
     if old is not None:
         try:
