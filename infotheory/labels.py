@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
-from scipy.linalg import blas
 
+from infotheory import codes, variational
+from infotheory.bits import popcount
 from infotheory.bounds import fano_bound, upper_bound
 from infotheory.confidence import bernstein_upper
 from infotheory.detect import permutation_estimate
 from infotheory.entropy import exact_zero
-from infotheory.estimate import Estimate
+from infotheory.estimate import Estimate, bit_counts
 
 SCREEN_BITS = 32
 """Bits kept per label by the screened decoders (the largest |correlation| with the label on
@@ -54,6 +55,7 @@ class LabelInformation:
     detector: Estimate | None
     decoders: dict[str, Estimate] = field(default_factory=dict)
     alpha: float = 0.05
+    fit_draws: int = 0
 
     def metrics(self) -> dict[str, object]:
         """A flat JSON-able summary (the ``mask_information`` experiment's information columns)."""
@@ -64,12 +66,16 @@ class LabelInformation:
             "information_confidence": 1.0 if self.exact is not None else 1.0 - self.alpha,
             "information_lower_method": self.lower.details.get("decoder", self.lower.kind),
             "information_upper_method": self.upper.details.get("chosen", self.upper.kind),
+            "fit_draws": self.fit_draws,
+            "test_draws": self.lower.n_masks - self.fit_draws,
             "detector_statistic": None if self.detector is None else self.detector.value,
             "detector_p_value": None if self.detector is None else self.detector.details["p_value"],
         }
         for name, estimate in self.decoders.items():
             out[f"decoder_{name}_error"] = estimate.details["error_rate"]
             out[f"decoder_{name}_bound"] = estimate.value
+        for name, value in self.upper.details.get("candidates", {}).items():
+            out[f"upper_{name}"] = value
         return out
 
 
@@ -143,61 +149,45 @@ def _merge_top(best_score: np.ndarray, best_index: np.ndarray, score: np.ndarray
 
 @dataclass
 class _Pass:
-    """What one pass over the bits gives every decoder: the K x K overlaps X X^T, per stage the
-    SCREEN_BITS bits most correlated with each label on that stage's training draws, and the
-    most variable bits of the first training segment (the pair decoder's candidates)."""
+    """What one pass over the bits gives the classic decoders: the overlaps x . x' of every row
+    with every training row, the SCREEN_BITS bits most correlated with each label on the
+    training rows, and the most variable bits there (the pair decoder's candidates)."""
 
-    gram: np.ndarray
-    detector_gram: np.ndarray | None  # sum over chunks of Z Z^T, Z the centred unit-norm bits
-    screened: np.ndarray  # [stages, n, SCREEN_BITS] bit indices, best first
+    overlap: np.ndarray  # [rows, train]
+    screened: np.ndarray  # [n, SCREEN_BITS] bit indices, best first
     candidates: np.ndarray  # [<= PAIR_CANDIDATES] bit indices
 
 
-def _one_pass(
-    packed: np.ndarray, p_bits: int, signs: np.ndarray, edges: np.ndarray, budget: int, detector: bool
-) -> _Pass:
-    """Stage b trains on the rows before edges[b + 1]. The screening score of bit j for label i
-    is |cov(m_j, y_i)| / sd(m_j) on the stage's rows (the correlation up to the label's own sd,
-    which does not change the ranking within a label)."""
-    k, n = signs.shape
-    stages = len(edges) - 2
+def _one_pass(packed: np.ndarray, p_bits: int, signs: np.ndarray, train: int, budget: int) -> _Pass:
+    """Rows [0, train) of ``packed`` are the training rows (``signs`` their labels in +-1). The
+    screening score of bit j for label i is |cov(m_j, y_i)| / sd(m_j) on the training rows (the
+    correlation up to the label's own sd, which does not change the ranking within a label)."""
+    t, n = signs.shape
     s = min(SCREEN_BITS, p_bits)
-    gram = np.zeros((k, k))
-    detector_gram = np.zeros((k, k)) if detector else None
-    best_score = np.full((stages, n, s), -1.0, dtype=np.float32)
-    best_index = np.zeros((stages, n, s), dtype=np.int64)
+    overlap = np.zeros((len(packed), t))
+    best_score = np.full((n, s), -1.0, dtype=np.float32)
+    best_index = np.zeros((n, s), dtype=np.int64)
     variance = np.zeros(p_bits, dtype=np.float32)
     signs32 = signs.astype(np.float32)
-    sizes = edges[1 : stages + 1].astype(np.float32)
-    ybar = np.stack([signs32[: edges[b + 1]].mean(axis=0) for b in range(stages)])  # [stages, n]
-    step = _chunk(k + n, budget)
+    ybar = signs32.mean(axis=0)
+    step = _chunk(len(packed) + n, budget)
     for start in range(0, p_bits, step):
-        bits = unpacked(packed, p_bits, start, start + step)  # [k, w]
+        bits = unpacked(packed, p_bits, start, start + step)  # [rows, w]
         w = bits.shape[1]
-        gram += blas.ssyrk(1.0, bits)  # upper triangle of bits bits^T (float32 counts are exact)
-        if detector_gram is not None:
-            detector_gram += _gram(bits)
-        label_sum = np.zeros((n, w), dtype=np.float32)
-        ones = np.zeros(w, dtype=np.float32)
-        for b in range(stages):
-            rows = slice(edges[b], edges[b + 1])
-            label_sum += signs32[rows].T @ bits[rows]
-            ones += bits[rows].sum(axis=0)
-            xbar = ones / sizes[b]
-            xsd = np.sqrt(np.maximum(xbar * (1.0 - xbar), 0.0))
-            if b == 0:
-                variance[start : start + w] = xsd**2
-            inv = np.divide(1.0, xsd, out=np.zeros_like(xsd), where=xsd > 0) / sizes[b]
-            score = label_sum - np.multiply.outer(ybar[b] * sizes[b], xbar)
-            np.abs(score, out=score)
-            score *= inv
-            _merge_top(best_score[b], best_index[b], score, start)
-    gram = np.triu(gram) + np.triu(gram, 1).T
-    order = np.argsort(-best_score, axis=2, kind="stable")
-    screened = np.take_along_axis(best_index, order, axis=2)
+        overlap += bits @ bits[:t].T  # float32 counts are exact
+        xbar = bits[:t].mean(axis=0)
+        xsd = np.sqrt(np.maximum(xbar * (1.0 - xbar), 0.0))
+        variance[start : start + w] = xsd**2
+        inv = np.divide(1.0, xsd, out=np.zeros_like(xsd), where=xsd > 0) / t
+        score = signs32.T @ bits[:t] - np.multiply.outer(ybar * t, xbar)
+        np.abs(score, out=score)
+        score *= inv
+        _merge_top(best_score, best_index, score, start)
+    order = np.argsort(-best_score, axis=1, kind="stable")
+    screened = np.take_along_axis(best_index, order, axis=1)
     m = min(PAIR_CANDIDATES, p_bits)
     candidates = np.sort(np.argpartition(-variance, m - 1)[:m]) if m < p_bits else np.arange(p_bits)
-    return _Pass(gram, detector_gram, screened, candidates)
+    return _Pass(overlap, screened, candidates)
 
 
 # -- decoders: each fits on the rows ``train`` and guesses the labels of ``test`` ------------------
@@ -213,28 +203,31 @@ def _cell_majority(feature_train: np.ndarray, y_train: np.ndarray, feature_test:
     return guess
 
 
-def _centroid(gram: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray) -> np.ndarray:
+def _centroid(
+    overlap: np.ndarray, sizes: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray
+) -> np.ndarray:
     """Per label, the class whose training masks are nearer in mean Hamming distance,
     |x| + mean_c |m| - 2 mean_c x . m (ties -> 0; an empty class is never guessed). Mean, not
-    majority, centroids: at low density the majority of every class is the empty mask."""
-    sizes = np.diag(gram)
+    majority, centroids: at low density the majority of every class is the empty mask.
+    ``overlap`` [rows, train]: x . m; ``sizes`` [rows]: |x|."""
     dists = []
     for member in (1.0 - y[train], y[train]):  # class 0, class 1: [train, n] indicators
         count = member.sum(axis=0)
         mean_size = sizes[train] @ member / np.maximum(count, 1)
-        mean_overlap = gram[np.ix_(test, train)] @ member / np.maximum(count, 1)
+        mean_overlap = overlap[test] @ member / np.maximum(count, 1)
         dist = sizes[test][:, None] + mean_size[None, :] - 2 * mean_overlap
         dist[:, count == 0] = np.inf
         dists.append(dist)
     return dists[1] < dists[0]
 
 
-def _ridge(gram: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray) -> np.ndarray:
+def _ridge(overlap: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray) -> np.ndarray:
     """Per label, ridge regression of 2 y_i - 1 on all the mask bits, centred on the training
-    draws and solved in its dual through the Gram matrix (cost K^2 p whatever p); the ridge is the
-    mean squared norm of the centred training masks, a scale-free choice. Guess 1 when positive."""
+    draws and solved in its dual through the overlaps (cost rows x train x p whatever p); the
+    ridge is the mean squared norm of the centred training masks, a scale-free choice. Guess 1
+    when positive."""
     signs = 2.0 * y - 1.0
-    tt, vt = gram[np.ix_(train, train)], gram[np.ix_(test, train)]
+    tt, vt = overlap[train], overlap[test]
     centred = tt - tt.mean(axis=0)[None, :] - tt.mean(axis=1)[:, None] + tt.mean()
     cross = vt - vt.mean(axis=1)[:, None] - tt.mean(axis=0)[None, :] + tt.mean()
     ridge = max(np.trace(centred) / len(train), 1e-12)
@@ -286,44 +279,105 @@ def _pairs(bits: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray)
     return _cell_majority(parity_train, y[train], parity_test)
 
 
-# -- the bound -----------------------------------------------------------------------------------
-def prequential_edges(k: int) -> np.ndarray:
-    """Segment edges of the K (shuffled) draws: [0, b/2) trains only, [b/2, b) is guessed only to
-    choose decoders, and [b, K) is guessed in 3 blocks, each by decoders fitted on every draw
-    before it (b = K / 4). The bound counts the 3K/4 draws of those blocks."""
-    burn = max(2, round(k / 4))
-    edges = [0, burn // 2, burn]
-    step = max(1, math.ceil((k - burn) / 3))
-    edges += [*range(burn + step, k, step), k]
-    return np.unique(np.array(edges, dtype=np.int64))
+# -- the bounds ----------------------------------------------------------------------------------
+CLASSIC_FIT = 256
+"""Fit draws the classic decoders (one bit, screened bits, pairs, centroid, ridge) train on, the
+last ones: their cost grows with the square of it, and on real masks the linear-Gaussian
+decoders, which use every fit draw, carry the bound."""
+
+FEATURE_CAP = 4096
+"""Largest number of bits varying on the fit draws for which the linear-Gaussian decoders and the
+autoregressive code are fitted (their cost grows with its square and cube); they are fitted only
+where the fit draws are at least a quarter as many as those bits, too few to fit them otherwise."""
+
+DETECTOR_DRAWS = 1024
+"""Test draws the permutation detector uses (its cost grows with their square)."""
+
+MIN_SPLIT = 8
+"""Fewest fit draws, and fewest test draws, for the held-out bounds."""
 
 
-SELECTION_POOLING = 10.0
-"""Weight of a decoder's mean error count over all labels in the per-label choice of decoder:
-a label's own count decides only where it departs from the decoder's record elsewhere by more
-than this many times the gap between decoders. On 256 SNIP masks of digits (n = 100) pooling 1,
-10 and 100 certified 5.67, 6.44 and 6.54 bits (ridge alone: 6.54); on carrier masks at K = 64 it
-raised the certified share from 0.43 to 0.55 of the truth."""
+def default_fit(k: int) -> int:
+    """Fit draws when the caller names none: half of the K draws, the first ones."""
+    return k // 2
 
 
-def _leaders(tally: np.ndarray) -> np.ndarray:
-    """Per label, the decoder with the fewest errors so far ([decoders, n] counts), each label's
-    count pooled with :data:`SELECTION_POOLING` times the decoder's mean count over all labels (a
-    label seen on few draws leans on how the decoder does elsewhere); ties go to the first."""
-    return np.argmin(tally + SELECTION_POOLING * tally.mean(axis=1, keepdims=True), axis=0)
-
-
-def _prequential_bound(wrong: np.ndarray, test: np.ndarray, n: int, level: float) -> dict[str, float]:
-    """Bound from the per-draw error fractions of the counted draws, in the order guessed."""
-    per_draw = wrong[test].mean(axis=1)
+def _fano_bound(wrong: np.ndarray, n: int, level: float) -> dict[str, float]:
+    """I >= n (1 - h2(Pbar)) at confidence 1 - ``level``, from the per-draw error fractions of
+    independent test draws (``wrong`` [T, n] in {0, 1})."""
+    per_draw = wrong.mean(axis=1)
     upper, how = bernstein_upper(per_draw, level)
     return {
         "error_rate": float(per_draw.mean()),
         "error_rate_upper": upper,
         "point": n * fano_bound(float(per_draw.mean()), 2),  # n (1 - h2(Pbar)), Pbar at most 1/2
         "bound": n * fano_bound(upper, 2),
-        "test_draws": len(test),
+        "test_draws": len(per_draw),
         "bernstein_weight": how["weight"],
+    }
+
+
+def _classic_errors(
+    packed: np.ndarray,
+    p_bits: int,
+    y: np.ndarray,
+    fit: int,
+    fixed: dict[str, np.ndarray],
+    budget_bytes: int,
+) -> dict[str, np.ndarray]:
+    """Each classic decoder fitted on the last :data:`CLASSIC_FIT` fit draws, and each fixed
+    guess: its wrong guesses [T, n] on the test draws (rows ``fit`` on)."""
+    train_rows = np.arange(max(0, fit - CLASSIC_FIT), fit)
+    test_rows = np.arange(fit, len(packed))
+    rows = np.concatenate([train_rows, test_rows])
+    t = len(train_rows)
+    train, test = np.arange(t), np.arange(t, len(rows))
+    yr = y[rows]
+    sweep = _one_pass(packed[rows], p_bits, 2.0 * yr[:t] - 1.0, t, budget_bytes)
+    sizes = popcount(packed[rows]).astype(np.float64)
+    screened = _columns(packed[rows], sweep.screened)  # [rows, n, s]
+    candidates = _columns(packed[rows], sweep.candidates)  # [rows, M]
+    truth = yr[test] > 0.5
+    guess = {
+        "bit": _cell_majority(screened[train, :, 0], yr[train], screened[test, :, 0]),
+        "screened": _screened(screened, yr, train, test),
+        "pairs": _pairs(candidates, yr, train, test),
+        "centroid": _centroid(sweep.overlap, sizes, yr, train, test),
+        "ridge": _ridge(sweep.overlap, yr, train, test),
+        **{name: g[fit:] for name, g in fixed.items()},
+    }
+    return {name: (g != truth).astype(np.float64) for name, g in guess.items()}
+
+
+def _code_bounds(
+    packed: np.ndarray, p_bits: int, fit: int, features: np.ndarray | None, ones: np.ndarray, level: float
+) -> dict[str, Estimate]:
+    """Held-out code-length bounds (:mod:`infotheory.codes`) of the independent-bits code and,
+    where the varying bits are few enough, the autoregressive one, each at ``level``."""
+    k = len(packed)
+    test = packed[fit:]
+    rate = codes.keep_rates(ones, fit)
+    lengths = np.zeros(k - fit)
+    step = _chunk(k - fit, 1 << 27)
+    for start in range(0, p_bits, step):
+        lengths += codes.bernoulli_lengths(
+            unpacked(test, p_bits, start, start + step), rate[start : start + step]
+        )
+    nnz = popcount(packed)
+    fixed_nnz = int(nnz[0]) if (nnz == nnz[0]).all() else None
+    uniform = codes.uniform_length(p_bits, nnz[fit:], fixed_nnz)
+    cap = float(codes.uniform_length(p_bits, np.array([p_bits // 2]), fixed_nnz)[0]) - np.log2(
+        codes.UNIFORM_WEIGHT
+    )
+    found = {"independent": (lengths, "independent bits")}
+    if features is not None:
+        varying = np.flatnonzero((ones > 0) & (ones < fit))
+        chain = codes.autoregressive_lengths(features[:fit], features[fit:])
+        along = lengths - codes.bernoulli_lengths(features[fit:], rate[varying]) + chain
+        found["autoregressive"] = (along, f"autoregressive logistic, {codes.PARENTS} parents")
+    return {
+        name: codes.code_length_bound(model, codes.mixed_lengths(raw, uniform), cap, level, k, k)
+        for name, (raw, model) in found.items()
     }
 
 
@@ -332,6 +386,7 @@ def label_information(
     p_bits: int,
     labels: np.ndarray,
     *,
+    fit: int | None = None,
     alpha: float = 0.05,
     guesses: dict[str, np.ndarray] | None = None,
     seed: int = 0,
@@ -341,20 +396,22 @@ def label_information(
     """Bounds on I(m; y) from one mask per draw of i.i.d. uniform binary labels y in {0, 1}^n.
 
     ``packed``: [K, ceil(p / 8)] masks, row k pruned on label vector ``labels[k]`` ([K, n]).
+    ``fit``: the first ``fit`` draws are fit draws (default :func:`default_fit`): every decoder
+    and mask model is fitted on them and nothing is counted on them; the other K - fit are test
+    draws, on which every confidence statement is made (sample splitting). Given the fit draws,
+    the test draws are i.i.d., so a decoder's per-draw terms on them are i.i.d. and bounded.
     ``guesses``: {name: [K, n] predicted labels} of decoders fixed before seeing the labels (e.g.
     the masked network at init).
 
-    Lower bound, valid under any dependence between decoders and draws: the draws are taken in a
-    seeded random order and cut by :func:`prequential_edges`. Every draw of a block is guessed by
-    decoders fitted on the draws before the block only (screened bits, one best bit, pairs of
-    bits, mean centroid, ridge on all bits, and the fixed ``guesses``); per label, the decoder
-    used in a block is the one with the fewest errors on the blocks before it (follow the
-    leader), so the choice never sees the draws it is scored on. A counted draw's error fraction
-    then has conditional mean Pbar_b (the block's decoder's mean error) given all earlier draws,
-    and :func:`infotheory.confidence.bernstein_upper` bounds the weighted mean of the Pbar_b at
-    level alpha / 2; n (1 - h2(.)) is convex and decreasing, so I >= n (1 - h2(that bound)).
-    The upper bound takes the other alpha / 2: jointly 1 - alpha. ``decoders`` reports each
-    decoder alone (each valid at alpha / 2 by itself, not jointly with the others).
+    Lower bound: the largest of (1) per-label Fano, I >= sum_i I(m; y_i) >= n (1 - h2(Pbar)),
+    for each classic decoder and fixed guess, Pbar bounded from the test draws' error fractions;
+    (2) Barber-Agakov with a linear-Gaussian decoder of each label from the mask alone and (3)
+    along the chain rule, from the mask and the earlier labels (:mod:`infotheory.variational`).
+    Upper bound: the smallest of H(S) = n, log2 C(p, k), the Clopper-Pearson sum of per-bit
+    entropies, and the held-out code length of the independent-bits and the autoregressive code
+    (:mod:`infotheory.codes`). Each side takes alpha / 2, split evenly over its candidates that
+    are random (a union bound), so lower and upper hold jointly with confidence 1 - alpha.
+    ``decoders`` reports each lower-bound candidate at its own level.
     """
     packed = np.asarray(packed, dtype=np.uint8)
     labels = np.asarray(labels)
@@ -362,73 +419,100 @@ def label_information(
         raise ValueError(f"labels must be [K, n] with K = {len(packed)} masks, got shape {labels.shape}")
     if not np.isin(labels, (0, 1)).all():
         raise ValueError("labels must be binary (0 or 1): the bounds assume i.i.d. uniform binary labels")
-    check_label_rows(labels)
     k, n = labels.shape
+    fit = default_fit(k) if fit is None else int(fit)
+    if not 0 <= fit < k:
+        raise ValueError(
+            f"fit must be in 0..{k - 1} (the first fit draws; the rest are test draws), got {fit}"
+        )
+    check_label_rows(labels)
     zero = exact_zero(packed, np.arange(k))
     if zero is not None:
-        return LabelInformation(zero, zero, zero, None, {}, alpha)
-    upper = upper_bound(packed, p_bits, np.arange(k), h_s=float(n), alpha=alpha / 2)
-    if k < 8:
-        detector = label_detector(packed, p_bits, labels, n_permutations, seed) if n_permutations else None
-        note = f"the held-out lower bound needs at least 8 draws, got {k}"
-        lower = Estimate(0.0, "lower_bound", 1.0, k, k, {"decoder": "none", "note": note})
-        return LabelInformation(lower, upper, None, detector, {}, alpha)
-    order = np.random.default_rng(seed).permutation(k)
-    y = labels[order].astype(np.float64)
-    rows = packed[order]
-    edges = prequential_edges(k)
-    sweep = _one_pass(rows, p_bits, 2.0 * y - 1.0, edges, budget_bytes, detector=n_permutations > 0)
+        return LabelInformation(zero, zero, zero, None, {}, alpha, fit)
+    test_rows = np.arange(fit, k)
     detector = None
-    if sweep.detector_gram is not None:  # the same pass gave the detector's Gram, in draw order
-        back = np.argsort(order)
-        gram = sweep.detector_gram[np.ix_(back, back)]
-        detector = label_detector(packed, p_bits, labels, n_permutations, seed, bits_gram=gram)
-    screened_bits = _columns(rows, sweep.screened)  # [K, stages, n, s]
-    candidate_bits = _columns(rows, sweep.candidates)  # [K, M]
-    fixed = {name: np.asarray(g)[order].astype(bool) for name, g in (guesses or {}).items()}
+    if n_permutations and len(test_rows) >= 4:
+        few = test_rows[:DETECTOR_DRAWS]
+        detector = label_detector(packed[few], p_bits, labels[few], n_permutations, seed)
+    if fit < MIN_SPLIT or k - fit < MIN_SPLIT:
+        upper = upper_bound(packed, p_bits, np.arange(k), h_s=float(n), alpha=alpha / 2)
+        note = (
+            f"the held-out bounds need at least {MIN_SPLIT} fit and {MIN_SPLIT} test draws, "
+            f"got {fit} and {k - fit}"
+        )
+        lower = Estimate(0.0, "lower_bound", 1.0, k, k, {"decoder": "none", "note": note})
+        return LabelInformation(lower, upper, None, detector, {}, alpha, fit)
+    y = labels.astype(np.float64)
+    ones = bit_counts(packed[:fit], p_bits)
+    varying = np.flatnonzero((ones > 0) & (ones < fit))
+    features = _columns(packed, varying) if len(varying) <= min(FEATURE_CAP, 4 * fit) else None
+
+    # upper: three random candidates (Clopper-Pearson sum, two codes) share alpha / 2
+    randoms = 3 if features is not None else 2
+    level_up = alpha / 2 / randoms
+    caps = upper_bound(packed, p_bits, np.arange(k), h_s=float(n), alpha=level_up)
+    codes_found = _code_bounds(packed, p_bits, fit, features, ones, level_up)
+    candidates = {name: v for name, v in caps.details["candidates"].items() if v is not None}
+    candidates.update({f"code_{name}": e.value for name, e in codes_found.items()})
+    best = min(candidates, key=candidates.get)
+    confidence = 1.0 if best in ("h_s", "log2_binomial") else 1.0 - alpha / 2
+    upper_details = {
+        "candidates": candidates,
+        "chosen": best,
+        "codes": {name: e.details for name, e in codes_found.items()},
+        "fit_draws": fit,
+        "test_draws": k - fit,
+        "method": "min of H(S), log2 C(p, k), Clopper-Pearson sum of bit entropies and held-out code "
+        f"lengths (union bound at alpha / {2 * randoms} each)",
+    }
+    upper = Estimate(candidates[best], "upper_bound", confidence, k, k, upper_details)
+
+    # lower: per-label Fano for every classic decoder and fixed guess, Barber-Agakov twice
+    fixed = {name: np.asarray(g).astype(bool) for name, g in (guesses or {}).items()}
     for name, g in fixed.items():
         if g.shape != labels.shape:
             raise ValueError(f"guesses {name!r} must have the labels' shape {labels.shape}, got {g.shape}")
-    names = ["bit", "screened", "pairs", "centroid", "ridge", *fixed]  # simplest first: it wins ties
-    wrong = {name: np.zeros((k, n)) for name in names}
-    chosen = np.zeros((k, n))
-    tally = {name: np.zeros(n) for name in names}  # errors on the blocks guessed so far
-    for b in range(len(edges) - 2):
-        train, test = np.arange(edges[b + 1]), np.arange(edges[b + 1], edges[b + 2])
-        truth = y[test] > 0.5
-        bits_b = screened_bits[:, b]  # [K, n, s]
-        guess = {
-            "screened": _screened(bits_b, y, train, test),
-            "bit": _cell_majority(bits_b[train, :, 0], y[train], bits_b[test, :, 0]),
-            "pairs": _pairs(candidate_bits, y, train, test),
-            "centroid": _centroid(sweep.gram, y, train, test),
-            "ridge": _ridge(sweep.gram, y, train, test),
-            **{name: g[test] for name, g in fixed.items()},
+    errors = _classic_errors(packed, p_bits, y, fit, fixed, budget_bytes)
+    count = len(errors) + (2 if features is not None else 0)
+    level = alpha / 2 / count
+    decoders: dict[str, Estimate] = {}
+    for name, wrong in errors.items():
+        result = _fano_bound(wrong, n, level)
+        details = {
+            **result,
+            "decoder": name,
+            "method": "per-label Fano on held-out draws, empirical Bernstein",
         }
-        errors = {name: (g != truth).astype(np.float64) for name, g in guess.items()}
-        leader = _leaders(np.stack([tally[name] for name in names]))
-        chosen[test] = np.stack([errors[name] for name in names])[leader, :, np.arange(n)].T
-        for name in names:
-            wrong[name][test] = errors[name]
-            tally[name] += errors[name].sum(axis=0)
-    counted = np.arange(edges[2], k)
-    level = alpha / 2
-    decoders = {}
-    for name in names:
-        result = _prequential_bound(wrong[name], counted, n, level)
-        details = {**result, "decoder": name, "method": "prequential per-label Fano, empirical Bernstein"}
         decoders[name] = Estimate(result["bound"], "lower_bound", 1.0 - level, k, k, details)
-    result = _prequential_bound(chosen, counted, n, level)
-    picked = {name: int((leader == i).sum()) for i, name in enumerate(names)}
-    details = {
-        **result,
-        "decoder": "selected",
-        "method": "prequential per-label Fano, empirical Bernstein (Waudby-Smith & Ramdas 2023)",
-        "labels_per_decoder_last_block": picked,
+    if features is not None:
+        for name, chain in (("log_loss", False), ("log_loss_chain", True)):
+            terms = variational.log_loss_terms(
+                features[:fit], y[:fit], features[fit:], y[fit:], chain=chain, test_draws=k - fit, level=level
+            )
+            bound, how = variational.per_draw_bound(terms.z, n, terms.floor, level)
+            details = {
+                "decoder": name,
+                "method": "Barber-Agakov with a linear-Gaussian decoder"
+                + (" along the chain rule" if chain else "")
+                + ", held-out draws, empirical Bernstein",
+                "mean_term": float(terms.z.mean()),
+                "floor": terms.floor,
+                "shrinkage": terms.shrinkage,
+                "error_rate": float(terms.errors.mean()),
+                "test_draws": k - fit,
+                "bernstein_weight": how["weight"],
+            }
+            decoders[name] = Estimate(max(0.0, bound), "lower_bound", 1.0 - level, k, k, details)
+    chosen = max(decoders, key=lambda name: decoders[name].value)
+    lower_details = {
+        **decoders[chosen].details,
+        "chosen": chosen,
+        "fit_draws": fit,
+        "candidates": {name: e.value for name, e in decoders.items()},
         "assumes": "i.i.d. uniform binary label vectors, one mask per draw",
     }
-    lower = Estimate(result["bound"], "lower_bound", 1.0 - level, k, k, details)
-    return LabelInformation(lower, upper, None, detector, decoders, alpha)
+    lower = Estimate(decoders[chosen].value, "lower_bound", 1.0 - alpha / 2, k, k, lower_details)
+    return LabelInformation(lower, upper, None, detector, decoders, alpha, fit)
 
 
 def _gram(columns: np.ndarray) -> np.ndarray:

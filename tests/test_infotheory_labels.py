@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 import infotheory as it
-from infotheory.labels import label_detector, label_information, prequential_edges
+from infotheory.labels import default_fit, label_detector, label_information
 
 
 def _labels(rng: np.random.Generator, k: int, n: int) -> np.ndarray:
@@ -42,8 +42,8 @@ def test_masks_that_copy_the_labels_give_nearly_all_the_bits():
     noise = rng.random((200, 3000)) < 0.1
     noise[:, :480] = np.repeat(labels == 1, 20, axis=1)  # each label copied into 20 bits
     result = label_information(it.pack(noise), 3000, labels, n_permutations=20)
-    # 150 counted draws without an error still allow a mean error of about log(40) / (0.9 x 150)
-    assert 18.0 <= result.lower.value <= 24.0 == result.upper.value
+    # 100 test draws without an error still allow a mean error of about log(280) / (0.9 x 100)
+    assert 15.0 <= result.lower.value <= 24.0 == result.upper.value
     assert result.detector.details["p_value"] < 0.06
 
 
@@ -81,30 +81,46 @@ def carrier(rng: np.random.Generator, k: int, n: int, p: int, q: float, density:
     return it.pack(masks), labels, n * (1 - float(it.h2(q)))
 
 
-def test_prequential_blocks_never_guess_a_draw_a_decoder_was_fitted_on():
-    for k in (8, 10, 64, 256, 1000):
-        edges = prequential_edges(k)
-        assert edges[0] == 0 and edges[-1] == k and (np.diff(edges) > 0).all()
-        assert edges[2] == max(2, round(k / 4))  # the first quarter is never counted
-    # a decoder that memorises its training draws gains nothing on the blocks after them
+def test_decoders_never_count_a_fit_draw():
+    # a decoder that memorises its fit draws gains nothing on the test draws
     rng = np.random.default_rng(4)
     labels = _labels(rng, 64, 20)
     masks = rng.random((64, 500)) < 0.3
     result = label_information(it.pack(masks), 500, labels, n_permutations=0)
     assert result.lower.value == 0.0
-    assert abs(result.lower.details["error_rate"] - 0.5) < 0.05
+    assert result.fit_draws == default_fit(64) == 32
+    for estimate in result.decoders.values():
+        assert estimate.details["test_draws"] == 32
+    assert abs(result.decoders["ridge"].details["error_rate"] - 0.5) < 0.05
+    # the split is the caller's: the first ``fit`` draws are fit draws
+    assert label_information(it.pack(masks), 500, labels, fit=48, n_permutations=0).fit_draws == 48
+    with pytest.raises(ValueError, match="fit must be in"):
+        label_information(it.pack(masks), 500, labels, fit=64)
+
+
+def test_a_test_draw_changes_no_fitted_decoder():
+    """Changing the labels of a test draw changes only that draw's terms: nothing was fitted on it."""
+    packed, labels, _ = carrier(np.random.default_rng(21), 64, 20, 300, 0.1)
+    first = label_information(packed, 300, labels, n_permutations=0)
+    changed = labels.copy()
+    changed[-1] = 1 - changed[-1]
+    second = label_information(packed, 300, changed, n_permutations=0)
+    for name in first.decoders:
+        a, b = first.decoders[name].details, second.decoders[name].details
+        if "floor" not in a:  # Fano decoders: every draw but the last guessed alike
+            assert a["error_rate"] * 32 - 1 / 20 * 20 <= b["error_rate"] * 32 <= a["error_rate"] * 32 + 1
 
 
 @pytest.mark.parametrize(
     ("k", "q", "p", "share"),
-    [(256, 0.0, 1000, 0.7), (256, 0.1, 1000, 0.8), (256, 0.0, 100_000, 0.7), (64, 0.0, 1000, 0.35)],
+    [(256, 0.0, 1000, 0.7), (256, 0.1, 1000, 0.7), (256, 0.0, 100_000, 0.7), (64, 0.0, 1000, 0.25)],
 )
 def test_carrier_masks_are_certified_near_their_truth(k, q, p, share):
     packed, labels, truth = carrier(np.random.default_rng(11), k, 100, p, q)
     result = label_information(packed, p, labels, n_permutations=0)
     assert share * truth <= result.lower.value <= truth + 1e-9
     assert result.upper.value >= truth
-    assert result.lower.details["test_draws"] == k - prequential_edges(k)[2]
+    assert result.lower.details["test_draws"] == k - default_fit(k)
 
 
 def test_labels_carried_by_pairs_of_bits_are_seen_by_the_pair_decoder():
@@ -126,8 +142,9 @@ def test_fixed_guesses_enter_the_selection():
     result = label_information(it.pack(masks), 300, labels, guesses={"oracle": labels}, n_permutations=0)
     oracle = result.decoders["oracle"]
     assert oracle.details["error_rate"] == 0.0
-    assert result.lower.details["labels_per_decoder_last_block"]["oracle"] == 10
-    assert result.lower.value > 3.0 and result.lower.confidence == 0.975
+    assert result.lower.details["chosen"] == "oracle"
+    # 32 test draws without an error: a mean error of at most about log(280) / (0.9 x 32)
+    assert result.lower.value > 2.5 and result.lower.confidence == 0.975
 
 
 def test_reused_label_vectors_are_refused():
