@@ -21,7 +21,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 
 from infotheory import codes, variational
 from infotheory.bits import popcount
@@ -40,8 +39,9 @@ PAIR_CANDIDATES = 256
 its cost is n x PAIR_CANDIDATES^2 x K per refit."""
 
 REPEAT_REFUSAL = 1e-6
-"""Label rows that repeat more often than i.i.d. uniform draws would with this probability are
-refused (the design needs independent draws; a label vector used for several masks is not)."""
+"""The level of the repeated-rows test (:func:`check_label_rows`): label rows that repeat in a way
+i.i.d. uniform draws would with at most this probability are refused (the design needs
+independent draws; a label vector used for several masks is not)."""
 
 
 @dataclass(frozen=True)
@@ -80,26 +80,45 @@ class LabelInformation:
 
 
 # -- the design's checks -----------------------------------------------------------------------
-def check_label_rows(labels: np.ndarray) -> None:
-    """Refuse label rows that repeat more than independent uniform draws plausibly would.
+def repeat_p_value(labels: np.ndarray) -> float:
+    """A valid p-value for "the K label rows are i.i.d. uniform over {0, 1}^n", from how often
+    they repeat: the smaller of two tail bounds, each exact for any n and K (no approximation),
+    times 2 (a union bound).
 
-    Colliding pairs of rows among K uniform vectors of n bits number about Poisson(C(K, 2) / 2^n)
-    when that mean is small; a count whose Poisson tail is below :data:`REPEAT_REFUSAL` means a
-    label vector was reused (several masks pruned on one draw), which breaks the independence of
-    draws the held-out bound rests on. With C(K, 2) / 2^n > 1 (few labels: n < 2 log2 K, about)
-    repeats are expected and reuse cannot be told from chance; nothing is refused then.
+    - Colliding pairs C: E[C] = C(K, 2) / 2^n, and Markov's inequality gives P(C >= c) <= E[C] / c
+      (strong where repeats should be rare: long label vectors, any repeat is improbable);
+    - distinct rows D: a function of K independent draws that changes by at most 1 when one draw
+      changes, so McDiarmid's inequality gives P(D <= E[D] - t) <= exp(-2 t^2 / K), with
+      E[D] = N (1 - (1 - 1/N)^K), N = 2^n (strong where repeats are expected: short vectors).
     """
     k, n = labels.shape
-    expected = math.comb(k, 2) * 2.0 ** (-n)
-    if expected > 1.0:
-        return
     _, counts = np.unique(labels, axis=0, return_counts=True)
     pairs = int(sum(math.comb(int(c), 2) for c in counts))
-    if pairs and stats.poisson.sf(pairs - 1, expected) < REPEAT_REFUSAL:
+    log_expected_pairs = math.log(math.comb(k, 2)) - n * math.log(2) if k > 1 else -math.inf
+    markov = min(1.0, math.exp(log_expected_pairs) / pairs) if pairs else 1.0
+    # E[D] = N (1 - (1 - 1/N)^K) = N (-expm1(K log1p(-1/N))), stable for large N
+    distinct_expected = -math.expm1(k * math.log1p(-(2.0**-n))) * 2.0**n if n < 1000 else float(k)
+    shortfall = distinct_expected - len(counts)
+    mcdiarmid = math.exp(-2.0 * shortfall**2 / k) if shortfall > 0 else 1.0
+    return min(1.0, 2.0 * min(markov, mcdiarmid))
+
+
+def check_label_rows(labels: np.ndarray) -> None:
+    """Refuse label rows that repeat more than independent uniform draws plausibly would
+    (:func:`repeat_p_value` below :data:`REPEAT_REFUSAL`): a label vector reused for several
+    masks puts one draw on both sides of the fit / test split and breaks the independence of the
+    test draws the bounds rest on. Holds at any n: for short vectors, where repeats are expected,
+    it compares the number of distinct rows with its expectation."""
+    p_value = repeat_p_value(labels)
+    if p_value < REPEAT_REFUSAL:
+        k, n = labels.shape
+        _, counts = np.unique(labels, axis=0, return_counts=True)
+        pairs = int(sum(math.comb(int(c), 2) for c in counts))
+        expected = math.comb(k, 2) * 2.0 ** (-n)
         raise ValueError(
-            f"{int((counts > 1).sum())} label vectors repeat ({pairs} pairs of identical rows; i.i.d. "
-            f"uniform labels of n = {n} bits would give {expected:.2g}): give one mask per independent "
-            "label draw"
+            f"label vectors repeat: {len(counts)} distinct among {k} ({pairs} identical pairs; i.i.d. "
+            f"uniform labels of n = {n} bits would give {expected:.2g} pairs; p <= {p_value:.2g}): "
+            "give one mask per independent label draw"
         )
 
 

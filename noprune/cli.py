@@ -236,7 +236,14 @@ def build_parser() -> ArgumentParser:
     mi.add_argument(
         "--permutations", type=int, default=100, help="detector permutations (0: none; default 100)"
     )
-    mi.add_argument("--seed", type=int, default=0, help="seed of the folds and permutations (default 0)")
+    mi.add_argument(
+        "--fit",
+        type=int,
+        default=None,
+        help="with --labels: the first FIT masks are fit draws (decoders and mask models are fitted "
+        "on them, nothing is counted on them), the rest test draws (default: the first half)",
+    )
+    mi.add_argument("--seed", type=int, default=0, help="seed of the permutations (default 0)")
     mi.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
     rp = sub.add_parser(
@@ -594,7 +601,13 @@ def cmd_mi(args: argparse.Namespace) -> None:
     from noprune.mi import information_from_files
 
     result = information_from_files(
-        args.masks, args.labels, args.draws, alpha=args.alpha, permutations=args.permutations, seed=args.seed
+        args.masks,
+        args.labels,
+        args.draws,
+        alpha=args.alpha,
+        permutations=args.permutations,
+        seed=args.seed,
+        fit=args.fit,
     )
     print(json.dumps(result.to_json(), indent=2) if args.json else result.text())
 

@@ -282,20 +282,33 @@ class Information:
         )
 
 
+UPPER_NAMES = {
+    "h_s": "H(S)",
+    "log2_binomial": "log2 C(p, k)",
+    "sum_h2_bits": "sum of per-bit entropies",
+    "code_independent": "held-out code length, independent bits",
+    "code_autoregressive": "held-out code length, autoregressive logistic code",
+}
+
+
 def _how(estimate: Estimate) -> str:
     """A short account of a bound's method, appended to its line."""
     d = estimate.details
     if estimate.kind == "upper_bound":
-        names = {"h_s": "H(S)", "log2_binomial": "log2 C(p, k)", "sum_h2_bits": "sum of per-bit entropies"}
-        return f"; from {names.get(d.get('chosen'), d.get('chosen'))}"
+        code = d.get("codes", {}).get(str(d.get("chosen", "")).removeprefix("code_"))
+        mean = f" (mean length {code['mean_length']:.4g} bits)" if code else ""
+        return f"; from {UPPER_NAMES.get(d.get('chosen'), d.get('chosen'))}{mean}"
     if "error_rate" in d:
-        who = f"{d.get('decoder', 'a')} decoder"
-        mix = d.get("labels_per_decoder_last_block")
-        if mix:
-            used = ", ".join(f"{name} for {count}" for name, count in mix.items() if count)
-            who = f"decoders chosen per label ({used} labels in the last block)"
-        where = f" on {d['test_draws']} unseen draws" if "test_draws" in d else ""
-        return f"; {who}, held-out error {d['error_rate']:.4g}{where} (at most {d['error_rate_upper']:.4g})"
+        where = f" on {d['test_draws']} test draws" if "test_draws" in d else ""
+        if "mean_term" in d:
+            chain = " along the chain rule" if d["decoder"] == "log_loss_chain" else ""
+            return (
+                f"; log-loss (Barber-Agakov) of a linear-Gaussian decoder{chain}, mean "
+                f"{d['mean_term']:.4g} bits{where}"
+            )
+        return f"; {d.get('decoder', 'a')} decoder, held-out error {d['error_rate']:.4g}{where} " + (
+            f"(at most {d['error_rate_upper']:.4g})"
+        )
     return f"; {d['note']}" if "note" in d else ""
 
 
@@ -335,16 +348,28 @@ def label_design(
     alpha: float = 0.05,
     permutations: int = 100,
     seed: int = 0,
+    fit: int | None = None,
 ) -> Information:
-    """I(mask; labels) for one mask per i.i.d. uniform binary label vector (H(S) = n)."""
+    """I(mask; labels) for one mask per i.i.d. uniform binary label vector (H(S) = n); the first
+    ``fit`` masks are fit draws (default: half), the rest test draws."""
     k, n = labels.shape
+    if fit is not None and not 0 <= fit < k:
+        raise UserError(
+            f"--fit must be in 0..{k - 1} (the first FIT of the {k} masks are fit draws), got {fit}"
+        )
     info = infotheory.label_information(
-        packed, p_bits, labels, alpha=alpha, seed=seed, n_permutations=permutations
+        packed, p_bits, labels, fit=fit, alpha=alpha, seed=seed, n_permutations=permutations
     )
     notes = []
+    if info.exact is None:
+        notes.append(
+            f"fit draws: the first {info.fit_draws} masks (decoders and mask models fitted there); "
+            f"test draws: the other {k - info.fit_draws} (every bound is certified on them)"
+        )
     if info.exact is None and not info.decoders:
         notes.append(
-            f"the lower bound needs at least 8 masks to decode the labels on held-out draws; got {k}"
+            f"the lower bound needs at least {infotheory.labels.MIN_SPLIT} fit and "
+            f"{infotheory.labels.MIN_SPLIT} test draws; got {info.fit_draws} and {k - info.fit_draws}"
         )
     return Information(
         "labels",
@@ -408,6 +433,7 @@ def information_from_files(
     alpha: float = 0.05,
     permutations: int = 100,
     seed: int = 0,
+    fit: int | None = None,
 ) -> Information:
     """Read K mask files and the design file (exactly one of ``labels`` and ``draws``) and
     estimate I(mask; S)."""
@@ -422,6 +448,10 @@ def information_from_files(
     packed, p_bits, nnz = load_masks(mask_paths)
     if labels is not None:
         y = load_labels(labels, len(packed))
-        return label_design(packed, p_bits, nnz, y, alpha, permutations, seed)
+        return label_design(packed, p_bits, nnz, y, alpha, permutations, seed, fit)
+    if fit is not None:
+        raise UserError(
+            "--fit applies to --labels only (the draws design holds out a replicate of each draw)"
+        )
     ids = load_draws(draws, len(packed))  # type: ignore[arg-type]
     return draw_design(packed, p_bits, nnz, ids, alpha, permutations, seed)

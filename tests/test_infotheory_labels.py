@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 import infotheory as it
-from infotheory.labels import default_fit, label_detector, label_information
+from infotheory.labels import default_fit, label_detector, label_information, repeat_p_value
 
 
 def _labels(rng: np.random.Generator, k: int, n: int) -> np.ndarray:
@@ -185,3 +185,25 @@ def test_bad_labels_are_rejected():
         label_information(masks, 8, np.full((4, 3), 2))
     with pytest.raises(ValueError, match="K = 4"):
         label_information(masks, 8, np.zeros((5, 3), dtype=int))
+
+
+def test_reused_label_vectors_are_refused_at_any_n():
+    """64 label vectors of n = 10 labels, each used for 4 masks: i.i.d. uniform rows would give
+    about 226 distinct of 256, these give at most 64. Short vectors repeat by chance and pass."""
+    rng = np.random.default_rng(30)
+    reused = np.repeat(_labels(rng, 64, 10), 4, axis=0)
+    masks = np.repeat(rng.random((64, 200)) < 0.2, 4, axis=0)
+    with pytest.raises(ValueError, match="label vectors repeat"):
+        label_information(it.pack(masks), 200, reused, n_permutations=0)
+    assert repeat_p_value(reused) < 1e-20
+    for n, k in ((1, 64), (4, 256), (10, 256), (16, 4096), (40, 256), (1000, 256)):
+        assert repeat_p_value(_labels(rng, k, n)) > 1e-3  # the bounds are exact: no false refusal
+    one_repeat = _labels(rng, 256, 1000)
+    one_repeat[-1] = one_repeat[0]
+    assert repeat_p_value(one_repeat) < 1e-100
+
+
+def test_the_p_value_of_repeats_is_valid_under_the_null():
+    rng = np.random.default_rng(31)
+    p_values = np.array([repeat_p_value(_labels(rng, 64, 6)) for _ in range(300)])
+    assert np.mean(p_values <= 0.05) <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / 300)
