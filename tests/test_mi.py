@@ -98,7 +98,9 @@ def test_masks_that_copy_the_labels(tmp_path):
     assert "I >= " in text and f"I <= {n:.2f} bits (upper bound" in text and "detector" not in text
     assert "p_eff in [" in text
     assert "fit draws: the first 50 masks" in text
-    split = json.loads(cli("mi", *paths, "--labels", path, "--fit", "70", "--permutations", "0", "--json").out)
+    split = json.loads(
+        cli("mi", *paths, "--labels", path, "--fit", "70", "--permutations", "0", "--json").out
+    )
     assert split["lower"]["details"]["fit_draws"] == 70 and split["lower"]["details"]["test_draws"] == 30
     assert "--fit must be in 0..99" in one_error_line(cli("mi", *paths, "--labels", path, "--fit", "100"))
 
