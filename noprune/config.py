@@ -182,13 +182,17 @@ class InfoConfig:
     ``draws``: how many times the data variable is drawn with the init held fixed (K label
     vectors in ``mask_information``; draws sampled for the plug-in estimate in
     ``exact_toy_information``); ``points``: how many training inputs carry the drawn labels
-    (0 = all; ``mask_information`` only); ``alpha``: one minus the confidence of the bounds;
+    (0 = all; ``mask_information`` only); ``fit_draws``: how many of the ``draws`` are fit draws in
+    ``mask_information`` (decoders and mask models are fitted on them and nothing is counted on
+    them; the rest are the test draws that every bound is certified on; 0 = the default split of
+    ``infotheory.labels.default_fit``); ``alpha``: one minus the confidence of the bounds;
     ``repetitions`` and ``replicates``: independent repetitions of a synthetic case, and masks
     per draw in the draws design (``information_calibration`` only).
     """
 
     draws: int = 64
     points: int = 0
+    fit_draws: int = 0
     alpha: float = 0.05
     repetitions: int = 1
     replicates: int = 2

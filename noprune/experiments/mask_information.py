@@ -5,8 +5,11 @@ Design: the inputs (the first ``info.points`` training inputs of ``data``) and t
 = K times i.i.d. uniform, so H(S) = n bits exactly. The pruner runs once per draw with the same
 pruner seed and the same training order, so the masks differ only through the labels. The
 bounds come from ``infotheory.label_information`` (exact zero when all K masks agree; else a
-lower bound from held-out label guesses, among them the masked network at init, sign of
-f(x_i; theta_0 * m), and an upper bound), jointly at confidence 1 - ``info.alpha``; p_eff =
+lower bound from label guesses on test draws by decoders fitted on the ``info.fit_draws`` fit
+draws, among them the masked network at init, sign of f(x_i; theta_0 * m), and an upper bound
+from held-out code lengths), jointly at confidence 1 - ``info.alpha``; where re-pruning two draws
+with another pruner seed gives the same masks, ``deterministic_given_labels`` says so and then
+I = H(m) (docs/SCIENCE.md section 4); p_eff =
 nnz + I (docs/SCIENCE.md section 1, informal form) is the interval they give.
 
 Configs that differ only in density run together (:func:`batch_key`, :func:`run_batch`), and
@@ -63,6 +66,11 @@ def check(config: ExperimentConfig) -> None:
         raise UserError(f"mask_information supports the ablation invert only, not {config.prune.ablation!r}")
     if config.info.draws < 2:
         raise UserError(f"mask_information needs info.draws >= 2, got {config.info.draws}")
+    if not 0 <= config.info.fit_draws < config.info.draws:
+        raise UserError(
+            f"info.fit_draws must be in 0..{config.info.draws - 1} (0: the default split), "
+            f"got {config.info.fit_draws}"
+        )
 
 
 def batch_key(config: ExperimentConfig) -> str:
@@ -108,10 +116,12 @@ def design(config: ExperimentConfig, data_root: str | None) -> Design:
 @dataclass
 class Pruned:
     """Per density: the masks of the draws as bits [draws, p] and the masked init's label
-    guesses [draws, n]."""
+    guesses [draws, n]; whether re-pruning the first draws with another pruner seed gave the same
+    masks (None where not checked: label-blind pruners)."""
 
     bits: list[np.ndarray]
     guesses: list[np.ndarray]
+    deterministic: list[bool | None] | None = None
 
 
 def batched(config: ExperimentConfig) -> bool:
@@ -192,7 +202,15 @@ def prune_draws(
     k = len(plan.labels)
     pruner = make_pruner(config, plan.data)
     if pruner.uses_data and pruner.uses_labels:
-        return prune(config, plan, densities, range(k), device)
+        pruned = prune(config, plan, densities, range(k), device)
+        # the same draws with another pruner seed (and training order): equal masks say the
+        # pruner is deterministic given the labels here, so I(m; y) = H(m)
+        other = dataclasses.replace(config, seed=config.seed + 1)
+        again = prune(other, plan, densities, range(BLIND_CHECK_DRAWS), device)
+        pruned.deterministic = [
+            bool((b[:BLIND_CHECK_DRAWS] == a).all()) for b, a in zip(pruned.bits, again.bits, strict=True)
+        ]
+        return pruned
     seen = prune(config, plan, densities, range(BLIND_CHECK_DRAWS), device)
     for density, bits in zip(densities, seen.bits, strict=True):
         if not (bits == bits[0]).all():
@@ -217,6 +235,7 @@ def bounds(
         packed,
         bits.shape[1],
         labels.numpy(),
+        fit=config.info.fit_draws or None,
         alpha=config.info.alpha,
         guesses={"init_network": np.ascontiguousarray(guesses)},
         seed=config.seed,
@@ -254,13 +273,15 @@ def run_batch(
     start = time.perf_counter()
     pruned = prune_draws(first, plan, densities, device)
     share = (time.perf_counter() - start) / len(configs)
+    deterministic = pruned.deterministic or [None] * len(configs)
     return [
         {
             **bounds(first, plan.labels, bits, guesses),
+            "deterministic_given_labels": same,
             "pruning_seconds": share,
             "densities_together": len(configs),
         }
-        for bits, guesses in zip(pruned.bits, pruned.guesses, strict=True)
+        for bits, guesses, same in zip(pruned.bits, pruned.guesses, deterministic, strict=True)
     ]
 
 
