@@ -44,7 +44,8 @@ def test_runs_report_truth_bounds_and_refusals():
     m = run_experiment(
         case("masks:case=carrier,n=20,p=300,q=0", draws=64, repetitions=2), device=CPU, data_root=None
     )
-    assert m["truth"] == 20.0 and m["coverage"] == 1.0 and 0.3 < m["lower_share"] <= 1.0
+    # 32 test draws (the other 32 fit the decoders): an error-free decoder certifies about a quarter
+    assert m["truth"] == 20.0 and m["coverage"] == 1.0 and 0.25 < m["lower_share"] <= 1.0
     m = run_experiment(case("masks:case=iid,n=1,p=100", draws=64, repetitions=20), device=CPU, data_root=None)
     assert m["truth"] == 0.0 and m["coverage"] == 1.0 and m["lower_positive"] <= 0.1
     m = run_experiment(

@@ -5,7 +5,6 @@ bounds on draws looked up in the table, and the mi-calibration suite's cases."""
 
 from __future__ import annotations
 
-import inspect
 import math
 from typing import Any
 
@@ -130,25 +129,18 @@ def test_misuse_is_refused():
 
 
 # -- coverage --------------------------------------------------------------------------------------
-needs_fit = pytest.mark.skipif(
-    "fit" not in inspect.signature(el.infotheory.label_information).parameters,
-    reason="infotheory.label_information does not take fit= yet",
-)
-
-
-@needs_fit
 def test_coverage_on_draws_looked_up_in_the_table():
     # a 264-weight MLP: the linear-Gaussian decoders cost the cube of the varying bits
-    c = config("snip", 0.1, n=5, model="mlp:4", info={"repetitions": 2, "draws": 8, "alpha": 0.05})
+    c = config("snip", 0.1, n=5, model="mlp:4", info={"repetitions": 2, "draws": 16, "alpha": 0.05})
     m = run(c)
     assert m["repetitions"] == 2 and m["fit_draws"] == m["test_draws"] == 8 and m["truth"] == 5.0
     assert 0.0 <= m["lower_mean"] <= m["upper_mean"] and 0.0 <= m["coverage"] <= 1.0
     assert m["lower_mean"] <= m["truth"] + 1e-9 or m["coverage"] < 1.0
 
 
-@needs_fit
 def test_identical_masks_are_an_exact_zero():
-    m = run(config("magnitude", 0.1, n=3, info={"repetitions": 2, "draws": 8}))
+    m = run(config("magnitude", 0.1, n=3, info={"repetitions": 2, "draws": 20, "fit_draws": 12}))
+    assert m["fit_draws"] == 12 and m["test_draws"] == 8  # the first info.fit_draws of info.draws
     assert m["truth"] == m["lower_mean"] == m["upper_mean"] == 0.0
     assert m["coverage"] == m["exact_zero_share"] == 1.0
 
@@ -169,7 +161,6 @@ def test_the_calibration_suite_holds_the_exact_cases():
     assert any(c.model == "cnn:8,16,32" and 8 <= c.info.points <= 10 for c in exact)
 
 
-@needs_fit
 def test_the_calibration_leaderboard_adds_the_exact_cases():
     from noprune.config import canonical
     from noprune.report.calibration_report import exact_markdown, leaderboard

@@ -10,9 +10,9 @@ import torch
 
 from noprune.config import ExperimentConfig, InfoConfig, PruneConfig, TrainConfig
 from noprune.errors import UserError
-from noprune.experiments import batch_key, run_experiment, run_experiment_batch
+from noprune.experiments import batch_key, label_design, run_experiment, run_experiment_batch
 from noprune.experiments import mask_information as mi
-from noprune.experiments.mask_information import draw_labels
+from noprune.experiments.label_design import draw_labels
 from noprune.sweep.runner import expand, load_suite
 
 CPU = torch.device("cpu")
@@ -111,7 +111,7 @@ def test_densities_pruned_together_give_what_each_gives_alone(pruner: str, model
 
 def test_a_cnn_draw_trains_once_for_all_densities_of_magnitude_after(monkeypatch: pytest.MonkeyPatch):
     calls: list[int] = []
-    fit = mi.make_trainer
+    fit = label_design.make_trainer
 
     def counting(data, train, *, seed):
         trainer = fit(data, train, seed=seed)
@@ -122,12 +122,13 @@ def test_a_cnn_draw_trains_once_for_all_densities_of_magnitude_after(monkeypatch
 
         return train_and_count
 
-    monkeypatch.setattr(mi, "make_trainer", counting)
+    monkeypatch.setattr(label_design, "make_trainer", counting)
     configs = [
         with_density(config("magnitude_after", 0.5, "cnn:4,8,16", draws=3), d) for d in (0.5, 0.2, 0.1)
     ]
     run_experiment_batch(configs, device=CPU, data_root=None)
-    assert calls == [20] * 3  # one dense training per draw, not one per draw and density
+    # one dense training per draw, not one per draw and density; two more for the determinism check
+    assert calls == [20] * (3 + mi.BLIND_CHECK_DRAWS)
 
 
 def test_px_reads_no_label_so_it_prunes_two_draws_and_they_stand_for_all(monkeypatch: pytest.MonkeyPatch):

@@ -22,6 +22,7 @@ from noprune.errors import UnknownNameError, UserError
 from noprune.experiments import (
     accuracy,
     calibration,
+    exact_labels,
     exact_toy,
     mask_information,
     memorization,
@@ -73,6 +74,10 @@ EXPERIMENTS: dict[str, Experiment] = {
         "the information bounds on synthetic masks of known information: coverage, false positives",
         figures=(calibration_report.figures,),
         table=calibration_report.leaderboard,
+    ),
+    "exact_label_information": Experiment(
+        exact_labels.run,
+        "exact I(mask; labels | init) of a real network over all 2^n label vectors; the bounds' coverage",
     ),
     "exact_toy_information": Experiment(
         exact_toy.run,

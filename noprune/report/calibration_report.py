@@ -5,7 +5,8 @@ bound, the lower bound as a share of the truth, the coverage of [lower, upper], 
 repetitions with a positive lower bound and with the detector firing (false-positive rates
 where the truth is 0), the share refused as misuse, and the seconds per repetition. The figure
 plots lower / truth for every case with positive truth, and the false-positive rates of the
-null cases against the stated level.
+null cases against the stated level. Runs of ``exact_label_information`` in the same suite (real
+networks, exact truth) get a table of their own below it.
 """
 
 from __future__ import annotations
@@ -83,12 +84,61 @@ def calibration_markdown(records: Iterable[Record]) -> str:
     return "\n".join(lines) + "\n"
 
 
+EXACT_EXPERIMENT = "exact_label_information"
+
+EXACT_COLUMNS = (
+    "model", "pruner", "density", "n", "R", "points", "p", "nnz", "masks", "H(M)", "H(M | S)",
+    "truth", "F + T", "reps", "lower", "upper", "lower / truth", "coverage", "lower > 0", "table s",
+    "s / rep",
+)  # fmt: skip
+
+
+def _exact_order(record: Record) -> tuple[Any, ...]:
+    """Model, pruner, density from high to low, n, R."""
+    config, prune, info = record.config, record.config.get("prune", {}), record.config.get("info", {})
+    return (config.get("model", ""), prune.get("pruner", "random"), -prune.get("density", 1.0),
+            info.get("points", 0), info.get("replicates", 2))  # fmt: skip
+
+
+def exact_markdown(records: Iterable[Record]) -> str:
+    """The table of the ``exact_label_information`` runs ('' when there is none): per real
+    network and pruning, the exact truth with its terms and the bounds' coverage on it."""
+    rows = []
+    done = [r for r in records if r.config.get("experiment") == EXACT_EXPERIMENT and r.status == "done"]
+    for record in sorted(done, key=_exact_order):
+        m, prune = record.metrics or {}, record.config.get("prune", {})
+        if not m:
+            continue
+        draws = f"{m['fit_draws']} + {m['test_draws']}" if m.get("fit_draws") is not None else None
+        cells = [record.config.get("model", ""), prune.get("pruner", "random"), prune.get("density", 1.0),
+                 m.get("label_bits"), m.get("replicates"), m.get("scoring_points"), m.get("params"),
+                 m.get("nnz"), m.get("distinct_masks"), m.get("entropy_masks"),
+                 m.get("entropy_given_labels"), m.get("truth"), draws, m.get("repetitions"),
+                 m.get("lower_mean"), m.get("upper_mean"), m.get("lower_share"), m.get("coverage"),
+                 m.get("lower_positive"), m.get("table_seconds"), m.get("seconds")]  # fmt: skip
+        rows.append([_fmt(c, 4) for c in cells])
+    if not rows:
+        return ""
+    align = ["left", "left"] + ["right"] * (len(EXACT_COLUMNS) - 2)
+    return tabulate(rows, EXACT_COLUMNS, tablefmt="pipe", colalign=align, disable_numparse=True) + "\n"
+
+
 def leaderboard(records: Iterable[Record], suite: str, command: str) -> str:
-    """The information_calibration experiment's leaderboard.md: one row per synthetic case."""
-    return (
+    """The information_calibration experiment's leaderboard.md: one row per synthetic case, and
+    the table of exact cases on real networks where the suite has some."""
+    records = list(records)
+    text = (
         f"# Calibration of the information bounds: suite `{suite}`\n\nProduced by `{command}`; "
         "every number below comes from the runs in `runs.csv`.\n\n" + calibration_markdown(records)
     )
+    exact = exact_markdown(records)
+    if exact:
+        text += (
+            "\n## Real networks, exact truth\n\nThe pruner on every one of the 2^n label vectors of the "
+            "first n training inputs (R pruner seeds each): truth = H(M) - H(M | S) exactly; each repetition "
+            "bounds it from F + T draws looked up in that table.\n\n" + exact
+        )
+    return text
 
 
 def figures(records: Iterable[Record], out_dir: Path) -> list[Path]:
