@@ -41,6 +41,9 @@ DENSITY_RTOL = 1e-6
 
 _TASK_FIELDS = ("experiment", "data", "model")
 _ROW_FIELDS = ("prune.pruner", "prune.ablation", "prune.scope")
+#: Sample sizes of an estimate (how many label draws, how many of them fit draws): where they
+#: differ between pruners they are named in the row, so pruners sized differently share a table.
+_SAMPLE_FIELDS = ("info.draws", "info.fit_draws")
 _COLUMN_FIELD = "prune.density"
 _MISSING = "–"
 _NOTE = (
@@ -202,8 +205,8 @@ def _task_tables(
         and f.rpartition(".")[2] != "seed"
         and len({_norm(flat.get(f)) for flat, _ in points}) > 1
     ]
-    row_fields = [f for f in varying if f.startswith("prune.")]
-    split_fields = [f for f in varying if not f.startswith("prune.")]
+    row_fields = [f for f in varying if f.startswith("prune.") or f in _SAMPLE_FIELDS]
+    split_fields = [f for f in varying if f not in row_fields]
 
     # A pruner hyperparameter is named in a row label where it differs from the most common value
     # or where the same pruner ran with several values.
