@@ -107,6 +107,16 @@ def _listed(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
+def _row_of(flat: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, str], RowKey]:
+    """A run's flat config, its (data, model) task and its report row."""
+    pruner = str(flat["prune.pruner"])
+    note = variant_note(flat)
+    label = pruner_label(pruner, flat.get("prune.ablation") or None, str(flat["prune.scope"]), note)
+    settings = tuple((f, sortable(v)) for f, v in note)
+    row = RowKey(pruner, label, settings, round(float(flat["prune.density"]), 9))
+    return flat, (str(flat["data"]), str(flat["model"])), row
+
+
 def build_report(records: Iterable[Record], columns: Sequence[Column] = COLUMNS) -> str:
     """Markdown: one table per (data, model) with at least one column present."""
     # (data, model) -> row -> (experiment, metric) -> values
@@ -120,18 +130,17 @@ def build_report(records: Iterable[Record], columns: Sequence[Column] = COLUMNS)
     memorised: dict[tuple[str, str], dict[RowKey, dict[str, list[float]]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(list))
     )
-    for record in records:
-        if record.status != "done" or not record.metrics:
-            continue
-        flat = flat_config(record.config)
+    done = [r for r in records if r.status == "done" and r.metrics]
+    keyed = [(record, *_row_of(flat_config(record.config))) for record in done]
+    # bounds from designs of different sizes are not averaged: each row keeps those of its largest
+    most_draws: dict[tuple[tuple[str, str], RowKey], int] = defaultdict(int)
+    for _, flat, task, row in keyed:
+        if flat["experiment"] == "mask_information":
+            most_draws[task, row] = max(most_draws[task, row], int(flat["info.draws"]))
+    for record, flat, task, row in keyed:
         experiment = str(flat["experiment"])
-        pruner = str(flat["prune.pruner"])
-        note = variant_note(flat)
-        label = pruner_label(pruner, flat.get("prune.ablation") or None, str(flat["prune.scope"]), note)
-        row = RowKey(
-            pruner, label, tuple((f, sortable(v)) for f, v in note), round(float(flat["prune.density"]), 9)
-        )
-        task = (str(flat["data"]), str(flat["model"]))
+        if experiment == "mask_information" and int(flat["info.draws"]) < most_draws[task, row]:
+            continue
         # a network that did not interpolate is often constant: its Lipschitz bounds say nothing
         fitted = experiment != "robustness" or record.metrics.get("interpolated") == 1.0
         for metric, value in record.metrics.items():
@@ -154,8 +163,9 @@ def build_report(records: Iterable[Record], columns: Sequence[Column] = COLUMNS)
         "Each cell: mean over seeds (number of runs in parentheses when more than one); Lipschitz "
         "bounds over the runs that interpolated only (the interpolated column: the fraction that "
         "did). I bounds hold jointly at the confidence stated in each suite's leaderboard; "
-        "p_eff = nnz + I (bits, informal form). Columns come from different experiments (and so "
-        "different suites), joined on data, model, pruner and density.\n"
+        "p_eff = nnz + I (bits, informal form); where suites bounded I at one row with different "
+        "numbers of label draws, the bounds of the most draws are shown. Columns come from different "
+        "experiments (and so different suites), joined on data, model, pruner and density.\n"
     )
     return note + "\n" + "\n".join(sections)
 
