@@ -382,7 +382,13 @@ def _classic_errors(
 
 
 def _code_bounds(
-    packed: np.ndarray, p_bits: int, fit: int, features: np.ndarray | None, ones: np.ndarray, level: float
+    packed: np.ndarray,
+    p_bits: int,
+    fit: int,
+    features: np.ndarray | None,
+    ones: np.ndarray,
+    level: float,
+    parents: int,
 ) -> dict[str, Estimate]:
     """Held-out code-length bounds (:mod:`infotheory.codes`) of the independent-bits code and,
     where the varying bits are few enough, the autoregressive one, each at ``level``."""
@@ -404,9 +410,9 @@ def _code_bounds(
     found = {"independent": (lengths, "independent bits")}
     if features is not None:
         varying = np.flatnonzero((ones > 0) & (ones < fit))
-        chain = codes.autoregressive_lengths(features[:fit], features[fit:])
+        chain = codes.autoregressive_lengths(features[:fit], features[fit:], parents)
         along = lengths - codes.bernoulli_lengths(features[fit:], rate[varying]) + chain
-        found["autoregressive"] = (along, f"autoregressive logistic, {codes.PARENTS} parents")
+        found["autoregressive"] = (along, f"autoregressive logistic, {parents} parents")
     return {
         name: codes.code_length_bound(model, codes.mixed_lengths(raw, uniform), cap, level, k, k)
         for name, (raw, model) in found.items()
@@ -424,6 +430,7 @@ def label_information(
     seed: int = 0,
     n_permutations: int = 1000,
     budget_bytes: int = 1 << 27,
+    parents: int = codes.PARENTS,
 ) -> LabelInformation:
     """Bounds on I(m; y) from one mask per draw of i.i.d. uniform binary labels y in {0, 1}^n.
 
@@ -433,7 +440,8 @@ def label_information(
     draws, on which every confidence statement is made (sample splitting). Given the fit draws,
     the test draws are i.i.d., so a decoder's per-draw terms on them are i.i.d. and bounded.
     ``guesses``: {name: [K, n] predicted labels} of decoders fixed before seeing the labels (e.g.
-    the masked network at init).
+    the masked network at init). ``parents``: earlier bits each bit of the autoregressive code
+    conditions on.
 
     Lower bound: the largest of (1) per-label Fano, I >= sum_i I(m; y_i) >= n (1 - h2(Pbar)),
     for each classic decoder and fixed guess, Pbar bounded from the test draws' error fractions;
@@ -483,7 +491,7 @@ def label_information(
     randoms = 3 if features is not None else 2
     level_up = alpha / 2 / randoms
     caps = upper_bound(packed, p_bits, np.arange(k), h_s=float(n), alpha=level_up)
-    codes_found = _code_bounds(packed, p_bits, fit, features, ones, level_up)
+    codes_found = _code_bounds(packed, p_bits, fit, features, ones, level_up, parents)
     candidates = {name: v for name, v in caps.details["candidates"].items() if v is not None}
     candidates.update({f"code_{name}": e.value for name, e in codes_found.items()})
     best = min(candidates, key=candidates.get)

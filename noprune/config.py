@@ -185,7 +185,9 @@ class InfoConfig:
     (0 = all; ``mask_information`` only); ``fit_draws``: how many of the ``draws`` are fit draws in
     ``mask_information`` (decoders and mask models are fitted on them and nothing is counted on
     them; the rest are the test draws that every bound is certified on; 0 = the default split of
-    ``infotheory.labels.default_fit``); ``alpha``: one minus the confidence of the bounds;
+    ``infotheory.labels.default_fit``); ``parents``: the earlier bits each bit of the
+    autoregressive mask code conditions on (``mask_information``); ``alpha``: one minus the
+    confidence of the bounds;
     ``repetitions`` and ``replicates``: independent repetitions of a synthetic case, and masks
     per draw in the draws design (``information_calibration`` only).
     """
@@ -193,6 +195,7 @@ class InfoConfig:
     draws: int = 64
     points: int = 0
     fit_draws: int = 0
+    parents: int = 16
     alpha: float = 0.05
     repetitions: int = 1
     replicates: int = 2

@@ -67,6 +67,8 @@ def check(config: ExperimentConfig) -> None:
         raise UserError(f"mask_information supports the ablation invert only, not {config.prune.ablation!r}")
     if config.info.draws < 2:
         raise UserError(f"mask_information needs info.draws >= 2, got {config.info.draws}")
+    if config.info.parents < 1:
+        raise UserError(f"info.parents must be at least 1, got {config.info.parents}")
     if not 0 <= config.info.fit_draws < config.info.draws:
         raise UserError(
             f"info.fit_draws must be in 0..{config.info.draws - 1} (0: the default split), "
@@ -130,6 +132,7 @@ def bounds(
         bits.shape[1],
         labels.numpy(),
         fit=config.info.fit_draws or None,
+        parents=config.info.parents,
         alpha=config.info.alpha,
         guesses={"init_network": np.ascontiguousarray(guesses)},
         seed=config.seed,
