@@ -41,9 +41,9 @@ DENSITY_RTOL = 1e-6
 
 _TASK_FIELDS = ("experiment", "data", "model")
 _ROW_FIELDS = ("prune.pruner", "prune.ablation", "prune.scope")
-#: Sample sizes of an estimate (how many label draws, how many of them fit draws): where they
-#: differ between pruners they are named in the row, so pruners sized differently share a table.
-_SAMPLE_FIELDS = ("info.draws", "info.fit_draws")
+#: Sample sizes and settings of an estimate (label draws, fit draws, the mask code's parents):
+#: where they differ between pruners they are named in the row, so pruners share a table.
+_SAMPLE_FIELDS = ("info.draws", "info.fit_draws", "info.parents")
 _COLUMN_FIELD = "prune.density"
 _MISSING = "–"
 _NOTE = (
