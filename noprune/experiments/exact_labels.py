@@ -168,15 +168,6 @@ class MaskIndex:
         return np.stack(self.rows) if self.rows else np.zeros((0, width), dtype=np.uint8)
 
 
-def entropy_of_counts(counts: np.ndarray, axis: int = -1) -> np.ndarray:
-    """-sum_m P(m) log2 P(m) with P(m) = counts / their sum along ``axis`` (0 log 0 = 0)."""
-    counts = np.asarray(counts, dtype=np.float64)
-    total = counts.sum(axis=axis, keepdims=True)
-    f = np.divide(counts, total, out=np.zeros_like(counts), where=total > 0)
-    logs = np.log2(f, out=np.zeros_like(f), where=f > 0)
-    return np.maximum(-(f * logs).sum(axis=axis), 0.0)
-
-
 def exact_information(ids: np.ndarray) -> dict[str, float]:
     """I(M; S) = H(M) - H(M | S) of a truth table ``ids`` [S values, R seeds] of mask ids, S
     uniform over the rows and the seed uniform over the columns (module docstring): H(M) from the
@@ -186,19 +177,8 @@ def exact_information(ids: np.ndarray) -> dict[str, float]:
         raise ValueError(
             f"the truth table must be [label vectors, seeds] and not empty, got shape {ids.shape}"
         )
-    _, inverse = np.unique(ids, return_inverse=True)
-    inverse = inverse.reshape(ids.shape)
-    h_m = float(entropy_of_counts(np.bincount(inverse.ravel())))
-    h_given = 0.0
-    if ids.shape[1] > 1:
-        rows = np.sort(inverse, axis=1)
-        new = np.ones(rows.shape, dtype=bool)
-        new[:, 1:] = rows[:, 1:] != rows[:, :-1]
-        # per row, the lengths of its runs of equal ids = the counts of its distinct masks
-        run = np.cumsum(new, axis=1) - 1  # run index within the row
-        counts = np.zeros(rows.shape)
-        np.add.at(counts, (np.arange(len(rows))[:, None], run), 1.0)
-        h_given = float(entropy_of_counts(counts, axis=1).mean())
+    h_m = infotheory.plugin_entropy(ids.ravel())  # the table's histogram is the exact law of M
+    h_given = float(np.mean([infotheory.plugin_entropy(row) for row in ids])) if ids.shape[1] > 1 else 0.0
     return {"entropy_masks": h_m, "entropy_given_labels": h_given, "information": max(h_m - h_given, 0.0)}
 
 
