@@ -80,7 +80,20 @@ class LabelInformation:
 
 
 # -- the design's checks -----------------------------------------------------------------------
-def repeat_p_value(labels: np.ndarray) -> float:
+@dataclass(frozen=True)
+class Repeats:
+    """How K label rows of n bits repeat: distinct rows, colliding pairs, the pairs i.i.d. uniform
+    rows would give on average, and the p-value of :func:`repeat_p_value`."""
+
+    rows: int
+    bits: int
+    distinct: int
+    pairs: int
+    expected_pairs: float
+    p_value: float
+
+
+def label_repeats(labels: np.ndarray) -> Repeats:
     """A valid p-value for "the K label rows are i.i.d. uniform over {0, 1}^n", from how often
     they repeat: the smaller of two tail bounds, each exact for any n and K (no approximation),
     times 2 (a union bound).
@@ -100,25 +113,27 @@ def repeat_p_value(labels: np.ndarray) -> float:
     distinct_expected = -math.expm1(k * math.log1p(-(2.0**-n))) * 2.0**n if n < 1000 else float(k)
     shortfall = distinct_expected - len(counts)
     mcdiarmid = math.exp(-2.0 * shortfall**2 / k) if shortfall > 0 else 1.0
-    return min(1.0, 2.0 * min(markov, mcdiarmid))
+    p_value = min(1.0, 2.0 * min(markov, mcdiarmid))
+    return Repeats(k, n, len(counts), pairs, math.exp(log_expected_pairs), p_value)
+
+
+def repeat_p_value(labels: np.ndarray) -> float:
+    """The p-value of :func:`label_repeats`."""
+    return label_repeats(labels).p_value
 
 
 def check_label_rows(labels: np.ndarray) -> None:
     """Refuse label rows that repeat more than independent uniform draws plausibly would
-    (:func:`repeat_p_value` below :data:`REPEAT_REFUSAL`): a label vector reused for several
+    (:func:`label_repeats` below :data:`REPEAT_REFUSAL`): a label vector reused for several
     masks puts one draw on both sides of the fit / test split and breaks the independence of the
     test draws the bounds rest on. Holds at any n: for short vectors, where repeats are expected,
     it compares the number of distinct rows with its expectation."""
-    p_value = repeat_p_value(labels)
-    if p_value < REPEAT_REFUSAL:
-        k, n = labels.shape
-        _, counts = np.unique(labels, axis=0, return_counts=True)
-        pairs = int(sum(math.comb(int(c), 2) for c in counts))
-        expected = math.comb(k, 2) * 2.0 ** (-n)
+    r = label_repeats(labels)
+    if r.p_value < REPEAT_REFUSAL:
         raise ValueError(
-            f"label vectors repeat: {len(counts)} distinct among {k} ({pairs} identical pairs; i.i.d. "
-            f"uniform labels of n = {n} bits would give {expected:.2g} pairs; p <= {p_value:.2g}): "
-            "give one mask per independent label draw"
+            f"label vectors repeat: {r.distinct} distinct among {r.rows} ({r.pairs} identical pairs; "
+            f"i.i.d. uniform labels of n = {r.bits} bits would give {r.expected_pairs:.2g} pairs; "
+            f"p <= {r.p_value:.2g}): give one mask per independent label draw"
         )
 
 
