@@ -107,14 +107,14 @@ def _listed(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def _row_of(flat: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, str], RowKey]:
-    """A run's flat config, its (data, model) task and its report row."""
+def _row_of(flat: dict[str, Any]) -> tuple[tuple[str, str], RowKey]:
+    """A run's (data, model) task and its report row, from its flat config."""
     pruner = str(flat["prune.pruner"])
     note = variant_note(flat)
     label = pruner_label(pruner, flat.get("prune.ablation") or None, str(flat["prune.scope"]), note)
     settings = tuple((f, sortable(v)) for f, v in note)
     row = RowKey(pruner, label, settings, round(float(flat["prune.density"]), 9))
-    return flat, (str(flat["data"]), str(flat["model"])), row
+    return (str(flat["data"]), str(flat["model"])), row
 
 
 def build_report(records: Iterable[Record], columns: Sequence[Column] = COLUMNS) -> str:
@@ -131,7 +131,8 @@ def build_report(records: Iterable[Record], columns: Sequence[Column] = COLUMNS)
         lambda: defaultdict(lambda: defaultdict(list))
     )
     done = [r for r in records if r.status == "done" and r.metrics]
-    keyed = [(record, *_row_of(flat_config(record.config))) for record in done]
+    flats = [flat_config(record.config) for record in done]
+    keyed = [(record, flat, *_row_of(flat)) for record, flat in zip(done, flats, strict=True)]
     # bounds from designs of different sizes are not averaged: each row keeps those of its largest
     most_draws: dict[tuple[tuple[str, str], RowKey], int] = defaultdict(int)
     for _, flat, task, row in keyed:
