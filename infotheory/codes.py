@@ -124,6 +124,13 @@ def uniform_length(p_bits: int, nnz: np.ndarray, fixed_nnz: int | None) -> np.nd
     return np.log2(p_bits + 1.0) + np.array([log2_binomial(p_bits, int(k)) for k in nnz])
 
 
+def length_cap(p_bits: int, fixed_nnz: int | None, weight: float = UNIFORM_WEIGHT) -> float:
+    """The longest mixed code length any mask can get, -log2(w) - log2 u(m) at the least likely m
+    under u (the most numerous nnz, p / 2, where nnz varies)."""
+    largest = uniform_length(p_bits, np.array([p_bits // 2]), fixed_nnz)[0]
+    return float(largest - np.log2(weight))
+
+
 def mixed_lengths(lengths: np.ndarray, uniform: np.ndarray, weight: float = UNIFORM_WEIGHT) -> np.ndarray:
     """-log2((1 - w) 2^-L + w 2^-U), computed stably."""
     a = np.log2(1.0 - weight) - lengths

@@ -401,6 +401,7 @@ def _code_bounds(
     p_bits: int,
     fit: int,
     features: np.ndarray | None,
+    varying: np.ndarray,
     ones: np.ndarray,
     level: float,
     parents: int,
@@ -419,12 +420,9 @@ def _code_bounds(
     nnz = popcount(packed)
     fixed_nnz = int(nnz[0]) if (nnz == nnz[0]).all() else None
     uniform = codes.uniform_length(p_bits, nnz[fit:], fixed_nnz)
-    cap = float(codes.uniform_length(p_bits, np.array([p_bits // 2]), fixed_nnz)[0]) - np.log2(
-        codes.UNIFORM_WEIGHT
-    )
+    cap = codes.length_cap(p_bits, fixed_nnz)
     found = {"independent": (lengths, "independent bits")}
     if features is not None:
-        varying = np.flatnonzero((ones > 0) & (ones < fit))
         chain = codes.autoregressive_lengths(features[:fit], features[fit:], parents)
         along = lengths - codes.bernoulli_lengths(features[fit:], rate[varying]) + chain
         found["autoregressive"] = (along, f"autoregressive logistic, {parents} parents")
@@ -506,7 +504,7 @@ def label_information(
     randoms = 3 if features is not None else 2
     level_up = alpha / 2 / randoms
     caps = upper_bound(packed, p_bits, np.arange(k), h_s=float(n), alpha=level_up)
-    codes_found = _code_bounds(packed, p_bits, fit, features, ones, level_up, parents)
+    codes_found = _code_bounds(packed, p_bits, fit, features, varying, ones, level_up, parents)
     candidates = {name: v for name, v in caps.details["candidates"].items() if v is not None}
     candidates.update({f"code_{name}": e.value for name, e in codes_found.items()})
     best = min(candidates, key=candidates.get)
