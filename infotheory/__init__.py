@@ -19,9 +19,16 @@ from infotheory.entropy import (
     mask_histogram_information,
     miller_madow_entropy,
     plugin_entropy,
+    replicate_spread,
 )
 from infotheory.estimate import Estimate, bit_counts, bootstrap_draws
-from infotheory.labels import LabelInformation, check_label_rows, label_detector, label_information
+from infotheory.labels import (
+    LabelInformation,
+    check_label_rows,
+    check_mask_order,
+    label_detector,
+    label_information,
+)
 from infotheory.peff import EffectiveParameters, bits_per_weight, effective_parameters
 
 __all__ = [
@@ -34,6 +41,7 @@ __all__ = [
     "bits_per_weight",
     "bootstrap_draws",
     "check_label_rows",
+    "check_mask_order",
     "check_replicates",
     "chernoff_upper",
     "clopper_pearson",
@@ -52,6 +60,7 @@ __all__ = [
     "permutation_null",
     "plugin_entropy",
     "popcount",
+    "replicate_spread",
     "unpack",
     "upper_bound",
 ]

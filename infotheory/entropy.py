@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 import numpy as np
@@ -45,6 +46,24 @@ def miller_madow_entropy(symbols: object) -> float:
     counts = symbol_counts(symbols)
     n, m = int(counts.sum()), int((counts > 0).sum())
     return plugin_entropy(symbols) + (m - 1) / (2.0 * n * np.log(2.0))
+
+
+def replicate_spread(replicates: np.ndarray) -> tuple[float, float]:
+    """How much a mask varies with the pruner's own randomness, the data held fixed: from
+    [R, D, p] boolean masks (R pruner seeds on each of D data draws) -> (mean Hamming distance
+    between two seeds' masks of one draw, the per-bit plug-in sum_j h2(f_j(s)) averaged over the
+    draws, f_j(s) the fraction of seeds that keep weight j on draw s).
+
+    The sum estimates H(m | S), by which the upper bound H(m) stands above I(m; S) = H(m) -
+    H(m | S); an estimate, not a bound: subadditivity puts sum_j h2(p_j(s)) above H(m | S = s),
+    and plug-in frequencies of few seeds put h2(f_j) below h2(p_j) on average."""
+    r = len(replicates)
+    if r < 2:
+        raise ValueError(f"replicate_spread needs at least 2 pruner seeds, got {r}")
+    ones = replicates.sum(axis=0, dtype=np.int64)  # [D, p]
+    differ = ones * (r - ones)  # pairs of seeds that disagree on the bit
+    hamming = float(differ.sum(axis=1).mean() / math.comb(r, 2))
+    return hamming, float(h2(ones / r).sum(axis=1).mean())
 
 
 def _all_rows_identical(packed: np.ndarray, budget_bytes: int = 1 << 26) -> bool:

@@ -137,6 +137,65 @@ def check_label_rows(labels: np.ndarray) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Runs:
+    """How K masks in file order repeat their neighbours: the draws whose mask equals the one
+    before (``adjacent``), the number exchangeable draws would give given the masks' multiset
+    (``expected``, along the sequence), and the p-value of :func:`mask_runs`."""
+
+    rows: int
+    distinct: int
+    adjacent: int
+    expected: float
+    p_value: float
+
+
+def mask_runs(packed: np.ndarray) -> Runs:
+    """A valid p-value for "the K masks are in exchangeable order", which independent draws are,
+    from how often a mask equals the one before it; conditional on the multiset of masks, so it
+    holds for any pruner (label-blind ones, with every mask equal, give p = 1).
+
+    Under exchangeability, given the first k masks the next is uniform over the K - k left, so it
+    repeats mask k with probability q_k = r_k / (K - k), r_k the copies of mask k not yet seen.
+    With X_k = 1[m_{k+1} = m_k], M = sum_k (X_k - q_k) is a martingale with increments at most 1
+    and predictable variance V = sum_k q_k (1 - q_k); Freedman's inequality gives
+    P(M >= t, V <= v) <= exp(-t^2 / (2 (v + t / 3))). v runs over 1, 2, 4, ... up to K (a union
+    bound over the grid: the p-value is the grid size times the bound at the first v >= V).
+    Masks given in runs (one mask copied for several consecutive draws) are what it refuses."""
+    k = len(packed)
+    _, ids, counts = np.unique(packed, axis=0, return_inverse=True, return_counts=True)
+    ids = ids.ravel()
+    if k < 2:
+        return Runs(k, len(counts), 0, 0.0, 1.0)
+    order = np.argsort(ids, kind="stable")
+    rank = np.empty(k, dtype=np.int64)  # copies of mask k among draws 0..k-1
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank[order] = np.arange(k) - np.repeat(starts, counts)
+    left = (counts[ids] - rank - 1)[:-1]  # copies of mask k after draw k
+    q = left / (k - 1 - np.arange(k - 1))
+    adjacent = int((ids[1:] == ids[:-1]).sum())
+    excess = adjacent - float(q.sum())
+    variance = float((q * (1 - q)).sum())
+    grid = max(1, math.ceil(math.log2(k)) + 1)
+    v = 2.0 ** min(grid - 1, max(0, math.ceil(math.log2(max(variance, 1.0)))))
+    p_value = 1.0 if excess <= 0 else min(1.0, grid * math.exp(-(excess**2) / (2 * (v + excess / 3))))
+    return Runs(k, len(counts), adjacent, float(q.sum()), p_value)
+
+
+def check_mask_order(packed: np.ndarray) -> None:
+    """Refuse masks that repeat their neighbours more than draws in exchangeable order could
+    (:func:`mask_runs` below :data:`REPEAT_REFUSAL`): one mask copied for several consecutive
+    draws is not one mask per independent draw, and copies on both sides of the fit / test split
+    would let a decoder recognise rather than decode."""
+    r = mask_runs(packed)
+    if r.p_value < REPEAT_REFUSAL:
+        raise ValueError(
+            f"masks repeat in runs: {r.adjacent} of {r.rows} draws repeat the mask before them "
+            f"({r.distinct} distinct masks; exchangeable draws would give {r.expected:.3g}; "
+            f"p <= {r.p_value:.2g}): give one mask per independent label draw, in the order drawn"
+        )
+
+
 # -- one pass over the bits ------------------------------------------------------------------
 _BYTE_BITS = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).astype(np.float32)
 
@@ -479,6 +538,7 @@ def label_information(
             f"fit must be in 0..{k - 1} (the first fit draws; the rest are test draws), got {fit}"
         )
     check_label_rows(labels)
+    check_mask_order(packed)
     zero = exact_zero(packed, np.arange(k))
     if zero is not None:
         return LabelInformation(zero, zero, zero, None, {}, alpha, fit)

@@ -357,6 +357,10 @@ def label_design(
         raise UserError(
             f"--fit must be in 0..{k - 1} (the first FIT of the {k} masks are fit draws), got {fit}"
         )
+    try:
+        infotheory.labels.check_mask_order(packed)
+    except ValueError as error:
+        raise UserError(f"the mask files: {error}") from None
     info = infotheory.label_information(
         packed, p_bits, labels, fit=fit, alpha=alpha, seed=seed, n_permutations=permutations
     )

@@ -208,3 +208,17 @@ def test_per_bit_upper_bound_is_joint_over_all_bits_and_covers_the_truth():
         estimate = joint_upper_bound(it.pack(masks), p, np.arange(64))
         assert estimate.details["per_bit_alpha"] == pytest.approx(0.05 / p)
         assert estimate.details["candidates"]["sum_h2_bits"] >= truth, trial
+
+
+def test_replicate_spread_counts_disagreeing_seeds_and_per_bit_entropy():
+    """Two seeds differing in 3 bits: 3 bits apart, 3 x h2(1/2) = 3 bits; four seeds, one of
+    which keeps a weight the others drop: 3 of 6 pairs disagree (0.5 bits apart), h2(1/4)."""
+    a = np.zeros((2, 1, 10), dtype=bool)
+    a[1, 0, :3] = True
+    assert it.replicate_spread(a) == pytest.approx((3.0, 3.0))
+    b = np.zeros((4, 2, 5), dtype=bool)
+    b[0, :, 0] = True
+    assert it.replicate_spread(b) == pytest.approx((0.5, float(it.h2(0.25))))
+    assert it.replicate_spread(np.ones((3, 2, 5), dtype=bool)) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="at least 2"):
+        it.replicate_spread(b[:1])

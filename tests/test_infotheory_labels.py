@@ -207,3 +207,29 @@ def test_the_p_value_of_repeats_is_valid_under_the_null():
     rng = np.random.default_rng(31)
     p_values = np.array([repeat_p_value(_labels(rng, 64, 6)) for _ in range(300)])
     assert np.mean(p_values <= 0.05) <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / 300)
+
+
+def test_masks_copied_for_consecutive_draws_are_refused():
+    """64 masks, each copied for 4 consecutive draws of fresh labels (no label row repeats):
+    exchangeable draws would put about 3 of the 256 next to a copy, here 192 are."""
+    rng = np.random.default_rng(17)
+    masks = np.repeat(rng.random((64, 500)) < 0.1, 4, axis=0)
+    runs = it.labels.mask_runs(it.pack(masks))
+    assert runs.adjacent == 192 and runs.expected == pytest.approx(3.0, rel=0.05)
+    with pytest.raises(ValueError, match="masks repeat in runs"):
+        label_information(it.pack(masks), 500, _labels(rng, 256, 10), n_permutations=0)
+    # the same masks in random order, and every mask equal (a label-blind pruner), pass
+    assert it.labels.mask_runs(it.pack(masks[rng.permutation(256)])).p_value > 1e-3
+    assert it.labels.mask_runs(it.pack(np.repeat(masks[:1], 256, axis=0))).p_value == 1.0
+
+
+def test_the_p_value_of_mask_runs_is_valid_under_exchangeable_draws():
+    """i.i.d. masks from a few values (many repeats, as a pruner that reads one label gives):
+    p <= 0.05 in at most 5% (+ 3 sd) of 400 repetitions, and p <= 0.2 in at most 20%."""
+    rng = np.random.default_rng(23)
+    values = rng.random((6, 40)) < 0.5
+    p_values = np.array(
+        [it.labels.mask_runs(it.pack(values[rng.integers(0, 6, 128)])).p_value for _ in range(400)]
+    )
+    for level in (0.05, 0.2):
+        assert np.mean(p_values <= level) <= level + 3 * np.sqrt(level * (1 - level) / 400)

@@ -55,6 +55,19 @@ def test_data_dependent_pruners_are_bounded_by_the_label_entropy(pruner: str):
     assert 0.0 < m["detector_p_value"] <= 1.0
 
 
+def test_where_the_seed_changes_the_masks_their_entropy_given_the_labels_is_estimated():
+    """magnitude_after on minibatches of 8: the pruner seed orders them, so another seed gives
+    other masks for the same labels; snip, full batch, gives the same."""
+    c = config("magnitude_after", 0.2, draws=16)
+    c = dataclasses.replace(c, train=dataclasses.replace(c.train, batch_size=8))
+    m = run_experiment(c, device=CPU, data_root=None)
+    assert m["deterministic_given_labels"] is False
+    assert m["replicate_hamming"] > 0 and 0 < m["seed_entropy_estimate"] <= m["numel"]
+    s = run_experiment(config("snip", 0.2, draws=16), device=CPU, data_root=None)
+    assert s["deterministic_given_labels"] is True
+    assert s["seed_entropy_estimate"] == 0.0 and s["replicate_hamming"] is None
+
+
 def test_runs_are_deterministic_and_labels_come_from_the_seed():
     a = run_experiment(config("snip", 0.2), device=CPU, data_root=None)
     b = run_experiment(config("snip", 0.2), device=CPU, data_root=None)

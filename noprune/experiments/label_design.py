@@ -70,6 +70,9 @@ class Pruned:
     bits: list[np.ndarray]
     guesses: list[np.ndarray]
     deterministic: list[bool | None] | None = None
+    spread: list[tuple[float, float]] | None = None
+    """Where another pruner seed changes the masks: (mean Hamming distance, estimate of H(m | y)
+    with the seed drawn at random) of :func:`infotheory.replicate_spread` per density."""
 
 
 def batched(config: ExperimentConfig) -> bool:

@@ -7,9 +7,13 @@ pruner seed and the same training order, so the masks differ only through the la
 bounds come from ``infotheory.label_information`` (exact zero when all K masks agree; else a
 lower bound from label guesses on test draws by decoders fitted on the ``info.fit_draws`` fit
 draws, among them the masked network at init, sign of f(x_i; theta_0 * m), and an upper bound
-from held-out code lengths), jointly at confidence 1 - ``info.alpha``; where re-pruning two draws
-with another pruner seed gives the same masks, ``deterministic_given_labels`` says so and then
-I = H(m) (docs/SCIENCE.md section 4); p_eff =
+from held-out code lengths), jointly at confidence 1 - ``info.alpha``. With one pruner seed for
+every draw the mask is a function of the labels, so I = H(m) whatever the pruner (docs/SCIENCE.md
+section 4). ``deterministic_given_labels`` says whether re-pruning two draws with another pruner
+seed gives the same masks (then I is also the information with the seed drawn at random); where
+it does not, those draws are pruned with ``REPLICATE_SEEDS`` seeds, and ``seed_entropy_estimate``
+estimates H(m | y) with the seed drawn at random (how much of the masks' variation is the
+pruner's own; ``replicate_hamming``: the bits two seeds' masks of one draw differ in). p_eff =
 nnz + I (docs/SCIENCE.md section 1, informal form) is the interval they give.
 
 Configs that differ only in density run together (:func:`batch_key`, :func:`run_batch`), and
@@ -56,6 +60,10 @@ infotheory = lazy("infotheory")
 BLIND_CHECK_DRAWS = 2
 """Label draws a data-blind pruner prunes on; their masks must agree."""
 
+REPLICATE_SEEDS = 8
+"""Pruner seeds the checked draws are pruned with where two seeds disagree: their masks estimate
+H(m | y) with the seed drawn at random (``seed_entropy_estimate``)."""
+
 ENSEMBLE_DRAWS = 512
 """Draws pruned at once (one ensemble of draws x densities members for MLPs): thousands of fit
 draws run in parts of this size, so memory stays that of 512 draws."""
@@ -100,12 +108,22 @@ def prune_draws(
             [np.concatenate([part.guesses[i] for part in parts]) for i in range(len(densities))],
         )
         # the same draws with another pruner seed (and training order): equal masks say the
-        # pruner is deterministic given the labels here, so I(m; y) = H(m)
-        other = dataclasses.replace(config, seed=config.seed + 1)
-        again = prune(other, plan, densities, range(BLIND_CHECK_DRAWS), device)
+        # seed does not matter here
+        checked = range(BLIND_CHECK_DRAWS)
+        again = prune(dataclasses.replace(config, seed=config.seed + 1), plan, densities, checked, device)
         pruned.deterministic = [
             bool((b[:BLIND_CHECK_DRAWS] == a).all()) for b, a in zip(pruned.bits, again.bits, strict=True)
         ]
+        if not all(pruned.deterministic):
+            # the seed matters: H(m | y) with the seed drawn at random, from more seeds
+            more = [
+                prune(dataclasses.replace(config, seed=config.seed + r), plan, densities, checked, device)
+                for r in range(2, REPLICATE_SEEDS)
+            ]
+            pruned.spread = [
+                infotheory.replicate_spread(np.stack([b[:BLIND_CHECK_DRAWS], a, *(m.bits[i] for m in more)]))
+                for i, (b, a) in enumerate(zip(pruned.bits, again.bits, strict=True))
+            ]
         return pruned
     seen = prune(config, plan, densities, range(BLIND_CHECK_DRAWS), device)
     for density, bits in zip(densities, seen.bits, strict=True):
@@ -171,14 +189,19 @@ def run_batch(
     pruned = prune_draws(first, plan, densities, device)
     share = (time.perf_counter() - start) / len(configs)
     deterministic = pruned.deterministic or [None] * len(configs)
+    spread = pruned.spread or [(None, None)] * len(configs)
     return [
         {
             **bounds(first, plan.labels, bits, guesses),
             "deterministic_given_labels": same,
+            "replicate_hamming": hamming,
+            "seed_entropy_estimate": 0.0 if same else entropy,
             "pruning_seconds": share,
             "densities_together": len(configs),
         }
-        for bits, guesses, same in zip(pruned.bits, pruned.guesses, deterministic, strict=True)
+        for bits, guesses, same, (hamming, entropy) in zip(
+            pruned.bits, pruned.guesses, deterministic, spread, strict=True
+        )
     ]
 
 

@@ -1,13 +1,15 @@
-"""The mask-information figure (E6): I(mask; data) per surviving weight and p_eff's certified
-excess over nnz, per pruner and density.
+"""The mask-information figure (E6): the certified interval of I(mask; data) per surviving
+weight, per pruner and density.
 
-At each density the pruners stand side by side. Left: I / nnz, the information per surviving
-weight, as its interval: a marker at the certified lower bound and a bar up to the upper bound,
-both divided by the mean nnz; an exact value (the data-blind pruners: exactly 0) is a square
-with no bar. One pruner carries certifiably more than another where its marker lies above the
-other's bar. Right: p_eff - nnz >= the certified lower bound on I, in bits (p_eff = nnz + I),
-one bar per pruner: where p_eff leaves nnz, and by how much. Values are means over seeds, tasks
-grouped as in ``noprune.report.leaderboard``.
+One panel per density, one row per pruner (its name on the left; rows in the leaderboard's
+order, colours as in every plot). Each row is the interval of I / nnz: a dot at the certified
+lower bound and a line up to the upper bound, both divided by the mean nnz; an exact value (the
+label-blind pruners: exactly 0) is a square with no line. One pruner carries certifiably more
+information per weight than another where its dot lies right of the other's line's end. The
+scale is linear near 0 and logarithmic above (symlog), so that 0, a few hundredths and the
+counting caps of several bits per weight all read. The panel title gives the density and the
+mean nnz; p_eff = nnz + I is the same interval shifted by nnz (the leaderboard's peff_low and
+peff_high). Values are means over seeds, tasks grouped as in ``noprune.report.leaderboard``.
 """
 
 from __future__ import annotations
@@ -58,35 +60,44 @@ def _plot(group: dict[str, Table], stem: Path) -> list[Path]:
 
     densities = group["nnz"].densities
     rows = group["information_lower"].measured_rows
-    width = 0.8 / max(len(rows), 1)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12.0, 4.8))
+    intervals = {row.label: _intervals(group, row.label) for row in rows}
+    top = max([hi / max(n, 1.0) for v in intervals.values() for _, hi, n in v.values()] + [1.0])
+    fig, axes = plt.subplots(
+        1,
+        len(densities),
+        figsize=(max(7.0, 2.6 * len(densities) + 2.0), 0.28 * len(rows) + 1.6),
+        sharey=True,
+        squeeze=False,
+    )
     try:
-        for i, row in enumerate(rows):
-            color = pruner_color(row.pruner)
-            values = _intervals(group, row.label)
-            offset = (i - (len(rows) - 1) / 2) * width
-            xs = [densities.index(d) + offset for d in values]
-            low = [lo / max(n, 1.0) for lo, _, n in values.values()]
-            high = [hi / max(n, 1.0) for _, hi, n in values.values()]
-            exact = [lo == hi for lo, hi in zip(low, high, strict=True)]
-            left.vlines(xs, low, high, color=color, linewidth=2.0, alpha=0.6)
-            left.scatter(xs, low, color=color, s=16, marker="o", zorder=3, label=row.label, edgecolors="none")
-            squares = [(x, v) for x, v, e in zip(xs, low, exact, strict=True) if e]
-            if squares:
-                left.scatter(*zip(*squares, strict=True), color=color, s=18, marker="s", zorder=3)
-            right.bar(xs, [lo for lo, _, _ in values.values()], width=width, color=color)
-        left.set_ylabel("I(mask; labels | init) / nnz (bits per surviving weight)")
-        left.set_title("marker: certified lower bound; bar: up to the upper bound; square: exact", fontsize=9)
-        left.set_yscale("symlog", linthresh=1e-4)
-        left.set_ylim(bottom=0)
-        right.set_ylabel("p_eff - nnz >= certified bits of I")
-        right.set_title("p_eff = nnz + I: its certified excess over nnz", fontsize=9)
-        for ax in (left, right):
-            ax.set_xticks(range(len(densities)), density_labels(densities))
-            ax.set_xlabel("density (fraction of weights kept)")
-            ax.grid(True, axis="y", which="major", alpha=0.3)
-        fig.suptitle(group["nnz"].task, fontsize=10)
-        left.legend(fontsize=8, loc="upper left", bbox_to_anchor=(2.25, 1.0), frameon=False, markerscale=1.5)
+        for ax, density in zip(axes[0], densities, strict=True):
+            nnz = []
+            for y, row in enumerate(rows):
+                if density not in intervals[row.label]:
+                    continue
+                lower, upper, n = intervals[row.label][density]
+                nnz.append(n)
+                low, high = lower / max(n, 1.0), upper / max(n, 1.0)
+                color = pruner_color(row.pruner)
+                if low == high:
+                    ax.scatter([low], [y], color=color, s=22, marker="s", zorder=3)
+                else:
+                    ax.hlines(y, low, high, color=color, linewidth=2.2, alpha=0.7)
+                    ax.scatter([low], [y], color=color, s=22, marker="o", zorder=3)
+            size = f", nnz {sum(nnz) / len(nnz):.0f}" if nnz else ""
+            ax.set_title(f"density {density_labels([density])[0]}{size}", fontsize=9)
+            ax.set_xscale("symlog", linthresh=0.01, linscale=0.5)
+            ax.set_xlim(-0.002, top * 1.5)
+            ax.grid(True, axis="x", which="major", alpha=0.3)
+            ax.set_xlabel("bits per surviving weight")
+        axes[0][0].set_yticks(range(len(rows)), [row.label for row in rows], fontsize=8)
+        axes[0][0].invert_yaxis()
+        fig.suptitle(
+            f"{group['nnz'].task}\nI(mask; labels | init) / nnz, certified interval "
+            "(dot: lower bound, line: up to the upper bound, square: exact)",
+            fontsize=10,
+        )
+        fig.tight_layout()
         return save_figure(fig, stem)
     finally:
         plt.close(fig)
