@@ -171,6 +171,12 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path):
     draws = tmp_path / "pairs.json"
     draws.write_text(json.dumps(np.repeat(np.arange(6), 2).tolist()))
     assert "identical masks" in one_error_line(cli("mi", *copies, "--draws", draws))
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    in_runs = write_masks(runs, np.repeat(rng.random((16, 128)) < 0.3, 4, axis=0))  # 4 draws each
+    fresh = tmp_path / "fresh.npy"
+    np.save(fresh, rng.integers(0, 2, size=(64, 20)))
+    assert "masks repeat in runs" in one_error_line(cli("mi", *in_runs, "--labels", fresh))
     draws = tmp_path / "draws.json"
     draws.write_text(json.dumps([0] * 12))
     assert "one draw" in one_error_line(cli("mi", *paths, "--draws", draws))
