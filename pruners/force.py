@@ -7,6 +7,12 @@ step can come back at the next. The official code (naver/force,
 ``pruning_algos.iterative_pruning`` with ``prune_method=3``, ``mode='exp'``) prunes to
 density^(t/T) at step t = 1..T, rebuilds the network from the dense one with the new mask
 applied at every step, and ranks all weights; its CIFAR command uses T = 60 and one batch.
+Departures: the official ``get_average_gradients`` applies ``F.nll_loss`` to the network's raw
+logits (the loss is then minus the mean true-class logit, no softmax) and draws its batch
+anew at every step (``next(iter(loader))`` on a shuffled loader). Here the loss is the
+cross-entropy the paper's Eq. 6 differentiates, on one batch for all T steps, so that the
+mask is a function of that batch (the masks equal the official code's when it is given the
+same loss and batch).
 """
 
 from __future__ import annotations

@@ -13,7 +13,11 @@ in train mode (BatchNorm on batch statistics, its parameters left as they are); 
 the first copy set to 1 and those of the second squared; the classifier ("fc") left at its real
 values in both, its score |dR/dtheta| * theta^2; no use of the labels but to draw a
 class-balanced batch; 100 rounds (``launch_scripts/cifar10.sh``). Max-pooling is not gated.
-Here the classifier is the last Linear or Conv module, and the scoring batch is the one the
+Departures: the official code picks what to leave alone by name (every state entry whose name
+holds "bn" or "fc"), so the BatchNorm of a ResNet's projection shortcut (``shortcut.1``, no
+"bn" in its name) is treated as a weight: squared in the second copy, its weight and bias set to
+1 in the first. Here every BatchNorm is left as it is, by type, so on ResNets with projection
+shortcuts the two rank differently; elsewhere they agree. The classifier is the last Linear or Conv module, and the scoring batch is the one the
 caller draws (noprune: class-balanced).
 """
 

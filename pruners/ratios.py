@@ -12,11 +12,20 @@ The methods' own allocations (scope does not apply to them):
   of them))^power, eps solved for the total, and the layers that would exceed 1 made dense
   and eps solved again.
 - ``smart_ratio`` (Su et al. 2020, Sec. 5; JingtongSu/sanity-checking-pruning
-  ``pruner/SmartRatio.py``): the classifier keeps 30%, layer i of the L others keeps density
-  proportional to (L - i)^2 + (L - i), i = 0 .. L-1 (quadratic decay; the ResNet form, without
-  the extra 1/(i + 1)^2 its code uses for VGG). Where that would exceed 1 the layer is dense and
-  the rest re-solved (the official loop that should do this exits at once, so its masks keep
-  fewer weights than the target).
+  ``pruner/SmartRatio.py``): of the L prunable tensors, the classifier (the last) keeps 30%;
+  tensor j = 0 .. L-2 keeps density proportional to (L - j)^2 + (L - j), with L counting every
+  tensor, the classifier included, as the official code does (``form="vgg"``: divided by
+  (j + 1)^2 as well, the official code's form for every architecture but ResNet). Where a
+  density would exceed 1 the layer is made dense and its excess passed on to the next layers in
+  order, as far as they have room (:func:`pass_on`, the official overflow loop).
+  Departures: the official code gives every ``nn.Linear`` 30% and cannot run a network whose
+  linear layers hold most weights (an MLP: every layer would keep 30% whatever the target);
+  here only the last tensor is the classifier and the rest follow the decay, and its 30% is
+  capped at the target count. The official counts are each truncated with ``int()`` (a few
+  weights under the target: 81,261 of 81,269 on ResNet-20 at 0.3); here they are apportioned to
+  exactly round(density * N). Layers it would leave over 1 after its loop stops are clamped there
+  (their excess lost); the decay is monotone, so only leading layers overflow and this does not
+  arise on its networks.
 - ``random_like``: the per-layer densities of another pruner's mask (``like``), weights random
   within each layer: the layerwise shuffle of Frankle et al. 2021 as a pruner.
 """
@@ -103,16 +112,45 @@ class ERK(LayerRatio):
         return water_fill(raw, sizes, density * sum(sizes))
 
 
+def pass_on(raw: Sequence[float], sizes: Sequence[int], total: float) -> list[float]:
+    """Densities eps * raw_l with eps such that sum_l density_l * n_l = ``total``; then, in layer
+    order, a layer over 1 is made dense and its excess weights go to the layers after it, each
+    taking as many as it has room for (SmartRatio's overflow loop)."""
+    eps = total / sum(r * n for r, n in zip(raw, sizes, strict=True))
+    out, excess = [], 0.0
+    for r, n in zip(raw, sizes, strict=True):
+        density = eps * r
+        if density >= 1.0:
+            excess += (density - 1.0) * n
+            out.append(1.0)
+        else:
+            taken = min((1.0 - density) * n, excess)
+            excess -= taken
+            out.append(density + taken / n)
+    return out
+
+
 @dataclasses.dataclass
 class SmartRatio(LayerRatio):
-    """Smart ratio (Su et al. 2020): the classifier (the last prunable tensor) keeps
-    ``classifier_density``; the others density proportional to (L - i)^2 + (L - i)."""
+    """Smart ratio (Su et al. 2020, Sec. 5): the classifier (the last prunable tensor) keeps
+    ``classifier_density``; tensor j of the L others density proportional to (L - j)^2 + (L - j)
+    (``form="vgg"``: also divided by (j + 1)^2, the official code's form for VGG), L counting the
+    classifier too; overflow passed on to the next layers (:func:`pass_on`)."""
 
     name = "smart_ratio"
     description = "random with quadratically decaying layer densities, classifier 30% (Su et al. 2020)"
     order = 0.3
     color = "dimgray"
     classifier_density: float = 0.3
+    form: str = "resnet"
+
+    def __post_init__(self) -> None:
+        if self.form not in ("resnet", "vgg"):
+            raise ValueError(f"smart_ratio: form must be 'resnet' or 'vgg', got {self.form!r}")
+        if not 0.0 < self.classifier_density <= 1.0:
+            raise ValueError(
+                f"smart_ratio: classifier_density must be in (0, 1], got {self.classifier_density}"
+            )
 
     def layer_densities(self, shapes, density):
         sizes = [math.prod(s) for s in shapes]
@@ -120,9 +158,9 @@ class SmartRatio(LayerRatio):
         if len(shapes) == 1:
             return [density]
         last = min(self.classifier_density * sizes[-1], total)
-        n = len(shapes) - 1
-        raw = [(n - i) ** 2 + (n - i) for i in range(n)]
-        return [*water_fill(raw, sizes[:-1], total - last), last / sizes[-1]]
+        n = len(shapes)
+        raw = [((n - j) ** 2 + (n - j)) / ((j + 1) ** 2 if self.form == "vgg" else 1) for j in range(n - 1)]
+        return [*pass_on(raw, sizes[:-1], total - last), last / sizes[-1]]
 
 
 @dataclasses.dataclass

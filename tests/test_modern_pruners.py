@@ -55,10 +55,57 @@ def test_smart_ratio_gives_the_classifier_30_percent_and_decays_quadratically():
     masks = pruners.get("smart_ratio").prune(copy.deepcopy(model), 0.1)
     dens = layer_density(masks)
     assert dens[-1] == pytest.approx(0.3, abs=1 / 128)
-    raw = [(3 - i) ** 2 + (3 - i) for i in range(3)]  # 12, 6, 2
+    raw = [(4 - j) ** 2 + (4 - j) for j in range(3)]  # 20, 12, 6: L = 4 counts the classifier
     assert dens[0] / dens[1] == pytest.approx(raw[0] / raw[1], rel=0.05)
     assert dens[1] / dens[2] == pytest.approx(raw[1] / raw[2], rel=0.05)
     assert masks.nnz == round(0.1 * masks.numel)
+
+
+def official_smart_ratio(shapes: list[tuple[int, ...]], density: float, vgg: bool) -> list[int]:
+    """The keep counts of JingtongSu/sanity-checking-pruning pruner/SmartRatio.py, step by step:
+    ratio (L - j)^2 + (L - j) over all L layers (over (j + 1)^2 too unless the network is a
+    ResNet), every Linear at 30%, the conv budget int(N d) - int(0.3 N_linear) shared in
+    proportion to int(n_j ratio_j), then, from the first layer, the excess of layers over 1 passed
+    on until a layer absorbs it; each count truncated with int()."""
+    sizes = [math.prod(s) for s in shapes]
+    n = len(sizes)
+    raw = [((n - j) ** 2 + (n - j)) / ((j + 1) ** 2 if vgg else 1) for j in range(n)]
+    goal = int(sum(sizes) * density) - int(sizes[-1] * 0.3)
+    ratio = [raw[j] * goal / sum(int(sizes[i] * raw[i]) for i in range(n - 1)) for j in range(n - 1)]
+    extra = 0
+    for j in range(n - 1):
+        if ratio[j] >= 1:
+            extra, ratio[j] = extra + int((ratio[j] - 1) * sizes[j]), 1.0
+        elif int((1 - ratio[j]) * sizes[j]) >= extra:
+            ratio[j], extra = ratio[j] + extra / sizes[j], 0
+        else:
+            extra, ratio[j] = extra - int((1 - ratio[j]) * sizes[j]), 1.0
+        if extra == 0:
+            break
+    return [sizes[j] if ratio[j] >= 1 else int(ratio[j] * sizes[j]) for j in range(n - 1)] + [
+        int(0.3 * sizes[-1])
+    ]
+
+
+@pytest.mark.parametrize(("model", "densities"), [("resnet20", (0.1, 0.3)), ("vgg11", (0.1, 0.01))])
+def test_smart_ratio_keeps_the_official_layer_counts_on_resnet20_and_vgg11(model, densities):
+    """On the networks the official code runs, every layer keeps the official count up to what
+    its truncations drop (0 to 4 weights a layer, at most one per layer in all: we keep exactly
+    round(d N)). At 0.3 on ResNet-20 the first twelve layers overflow and pass their excess on."""
+    from noprune.models import build_model
+
+    net = build_model(model, (3, 32, 32), 10, seed=0)
+    shapes = [
+        tuple(m.weight.shape) for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))
+    ]
+    pruner = pruners.get("smart_ratio", form="vgg" if model.startswith("vgg") else "resnet")
+    for density in densities:
+        ours = pruner.counts(shapes, density)
+        official = official_smart_ratio(shapes, density, vgg=model.startswith("vgg"))
+        gained = [a - b for a, b in zip(ours, official, strict=True)]
+        assert all(0 <= g <= 4 for g in gained)  # what its int() truncations drop, a few weights
+        assert sum(ours) == round(density * sum(math.prod(s) for s in shapes)) <= sum(official) + len(shapes)
+    assert official_smart_ratio(shapes, 0.3, vgg=False)[0] == math.prod(shapes[0])  # overflow: dense
 
 
 @pytest.mark.parametrize("like", ["snip", "synflow", "imp"])
