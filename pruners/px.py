@@ -17,8 +17,8 @@ Departures: the official code picks what to leave alone by name (every state ent
 holds "bn" or "fc"), so the BatchNorm of a ResNet's projection shortcut (``shortcut.1``, no
 "bn" in its name) is treated as a weight: squared in the second copy, its weight and bias set to
 1 in the first. Here every BatchNorm is left as it is, by type, so on ResNets with projection
-shortcuts the two rank differently; elsewhere they agree. The classifier is the last Linear or Conv module, and the scoring batch is the one the
-caller draws (noprune: class-balanced).
+shortcuts the two rank differently; elsewhere they agree. The classifier is the last Linear or
+Conv module, and the scoring batch is the one the caller draws (noprune: class-balanced).
 """
 
 from __future__ import annotations
