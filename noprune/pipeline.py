@@ -8,6 +8,7 @@ One config: a pruner, a model, a data set, a density, a scope and a seed. Every 
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,6 +50,69 @@ def check_config(config: ExperimentConfig) -> None:
         raise UnknownNameError("ablation", prune.ablation, ABLATIONS)
     if config.init not in INITS:
         raise UnknownNameError("init", config.init, list(INITS))
+    _check_numbers(config)
+    _check_pruner(config)
+
+
+SEED_LIMIT = 2**63
+"""Seeds are in 0 .. 2^63 - 1 (torch's generators take 64-bit seeds; derived streams add to them)."""
+
+
+def _check_numbers(config: ExperimentConfig) -> None:
+    """Ranges and finiteness of every numeric field, so that no bad value reaches a run."""
+    train, prune, info = config.train, config.prune, config.info
+    rules: list[tuple[str, object, bool, str]] = [
+        ("seed", config.seed, 0 <= config.seed < SEED_LIMIT, f"an integer in 0..{SEED_LIMIT - 1}"),
+        ("train.lr", train.lr, math.isfinite(train.lr) and train.lr > 0, "finite and > 0"),
+        (
+            "train.momentum",
+            train.momentum,
+            math.isfinite(train.momentum) and train.momentum >= 0,
+            "finite and >= 0",
+        ),
+        (
+            "train.weight_decay",
+            train.weight_decay,
+            math.isfinite(train.weight_decay) and train.weight_decay >= 0,
+            "finite and >= 0",
+        ),
+        ("train.gamma", train.gamma, math.isfinite(train.gamma) and train.gamma > 0, "finite and > 0"),
+        ("train.gradient_noise", train.gradient_noise, math.isfinite(train.gradient_noise), "finite"),
+        ("train.milestones", train.milestones, all(m >= 0 for m in train.milestones), "epochs >= 0"),
+        ("prune.batch_per_class", prune.batch_per_class, prune.batch_per_class >= 1, ">= 1"),
+        ("prune.pretrain_epochs", prune.pretrain_epochs, prune.pretrain_epochs >= 0, ">= 0"),
+        ("prune.rewind_step", prune.rewind_step, prune.rewind_step >= 0, ">= 0"),
+        ("info.draws", info.draws, info.draws >= 1, ">= 1"),
+        ("info.points", info.points, info.points >= 0, ">= 0 (0: all)"),
+        ("info.fit_draws", info.fit_draws, info.fit_draws >= 0, ">= 0 (0: the default split)"),
+        ("info.parents", info.parents, info.parents >= 1, ">= 1"),
+        ("info.alpha", info.alpha, 0.0 < info.alpha < 1.0, "in (0, 1)"),
+        ("info.repetitions", info.repetitions, info.repetitions >= 0, ">= 0"),
+        ("info.replicates", info.replicates, info.replicates >= 1, ">= 1"),
+    ]
+    for name, value, ok, want in rules:
+        if not ok:
+            raise UserError(f"{name} must be {want}, got {value!r}")
+
+
+def _check_pruner(config: ExperimentConfig) -> None:
+    """The pruner's own validation of its settings, and of its schedule at the density, before
+    any run (the training steps it derives from the data are checked when the run starts)."""
+    prune = config.prune
+    cls = pruners.PRUNERS[prune.pruner]
+    fields = {f.name for f in dataclasses.fields(cls)}
+    settings = prune.pruner_settings()
+    if "train_steps" in fields:  # at least the epochs; the steps per epoch need the data
+        settings["train_steps"] = max(prune.pretrain_epochs, prune.rewind_step + 1)
+    if "rewind_step" in fields:
+        settings["rewind_step"] = prune.rewind_step
+    try:
+        pruner = cls(**settings)
+        schedule = getattr(pruner, "schedule", None)
+        if callable(schedule):
+            schedule(prune.density)
+    except ValueError as error:
+        raise UserError(f"pruner {prune.pruner}: {error}") from None
 
 
 def make_pruner(config: ExperimentConfig, data: Dataset) -> pruners.Pruner:

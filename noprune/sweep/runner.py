@@ -120,6 +120,12 @@ def load_suite(name_or_path: str) -> Suite:
     for key in [*fixed, *(key for grid in grids for key in grid)]:
         if not is_known_field(key):
             raise UserError(f"suite file {path}: unknown config field {key!r}")
+    both = sorted({key for grid in grids for key in grid} & set(fixed))
+    if both:
+        raise UserError(
+            f"suite file {path}: {both[0]!r} is in [fixed] and in a [grid]; give it in one place "
+            "(a field that differs between grids goes in each grid)"
+        )
     for key, values in (item for grid in grids for item in grid.items()):
         if not isinstance(values, list) or not values:
             raise UserError(f"suite file {path}: grid field {key!r} must be a non-empty list")
