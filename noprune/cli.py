@@ -744,8 +744,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 COMMANDS[args.command](args)
         sys.stdout.flush()  # a closed pipe or a full disk shows here, inside the handlers below
-    except UserError as error:
-        print(f"noprune: error: {error}", file=sys.stderr)
+    except UserError as error:  # one line, whatever a path in it holds
+        print(f"noprune: error: {error}".replace("\r", "\\r").replace("\n", "\\n"), file=sys.stderr)
         return 2
     except TrainingDiverged as error:
         print(f"noprune: error: {error}; lower the learning rate (--lr)", file=sys.stderr)

@@ -23,6 +23,7 @@ import io
 import json
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,15 +112,21 @@ def _read_array(path: Path, flag: str) -> Any:
     if suffix not in FORMATS:
         raise UserError(f"{flag} takes a .npy, .csv, .txt or .json file, got {path}")
     try:
-        if suffix == ".npy":
-            return np.load(path, allow_pickle=False)
-        text = path.read_text()
-        if suffix == ".json":
-            return json.loads(text)
-        delimiter = "," if "," in text else None
-        return np.loadtxt(
-            io.StringIO(text), delimiter=delimiter, ndmin=2, dtype=str if flag == "--draws" else float
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a parser's warning (an empty file, ...) is the error line
+            if suffix == ".npy":
+                return np.load(path, allow_pickle=False)
+            text = path.read_text()
+            if not text.strip():
+                raise UserError(f"{flag} file {path} is empty")
+            if suffix == ".json":
+                return json.loads(text)
+            delimiter = "," if "," in text else None
+            return np.loadtxt(
+                io.StringIO(text), delimiter=delimiter, ndmin=2, dtype=str if flag == "--draws" else float
+            )
+    except Warning as warning:
+        raise UserError(f"cannot read {flag} file {path}: {_one_line(warning)}") from None
     except ValueError as error:
         if "allow_pickle" in str(error):
             raise UserError(
@@ -134,6 +141,8 @@ def load_labels(path: str | os.PathLike, n_masks: int) -> np.ndarray:
     """[K, n] labels in {0, 1} (uint8) from a file; -1/+1 labels are mapped to 0/1."""
     path = Path(path)
     raw = _read_array(path, "--labels")
+    if np.iscomplexobj(raw):
+        raise UserError(f"--labels {path} holds complex numbers; labels are 0/1 or -1/+1")
     try:
         labels = np.asarray(raw, dtype=np.float64)
     except (ValueError, TypeError):

@@ -63,6 +63,17 @@ class LayerStats:
         return self.nnz / self.numel
 
 
+def _boolean(name: str, tensor: torch.Tensor) -> torch.Tensor:
+    """A stored mask tensor as booleans: bool as it is, numbers only where every one is 0 or 1."""
+    if tensor.dtype == torch.bool:
+        return tensor
+    ones = tensor == 1
+    if not bool((ones | (tensor == 0)).all()):
+        odd = tensor[~(ones | (tensor == 0))].flatten()[0].item()
+        raise ValueError(f"mask {name} holds {odd!r}; a mask is boolean (or 0 and 1 exactly)")
+    return ones
+
+
 class MaskSet(Mapping[str, torch.Tensor]):
     """An ordered mapping {parameter name: bool tensor}; True means the weight is kept."""
 
@@ -197,10 +208,14 @@ class MaskSet(Mapping[str, torch.Tensor]):
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> MaskSet:
-        """Read masks written by :meth:`save`."""
+        """Read masks written by :meth:`save`: boolean tensors, or numbers that are exactly 0 or
+        1 (read as booleans); anything else, or no weights at all, is refused."""
         with safe_open(os.fspath(path), framework="pt") as f:
             meta = f.metadata() or {}
             if meta.get("format") != FORMAT:
                 raise ValueError(f"{os.fspath(path)} is not a noprune mask file")
             order = json.loads(meta["order"])
-            return cls({n: f.get_tensor(n) for n in order})
+            masks = {n: _boolean(n, f.get_tensor(n)) for n in order}
+        if not sum(m.numel() for m in masks.values()):
+            raise ValueError(f"{os.fspath(path)} holds no weights")
+        return cls(masks)

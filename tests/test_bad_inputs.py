@@ -162,6 +162,33 @@ def masks_with(make: Callable[[Path], Path]) -> Callable[[Path], list[str]]:
     return lambda f: [str(f / f"m{i}" / "masks.safetensors") for i in range(3)] + [str(make(f))]
 
 
+def odd_mask(value: float | None) -> Callable[[Path], Path]:
+    """A mask file like m0's whose first tensor is float with one entry ``value`` (None: a file
+    of empty tensors)."""
+
+    def make(f: Path) -> Path:
+        import torch
+        from safetensors.torch import save_file
+
+        from pruners import MaskSet
+        from pruners.masks import FORMAT
+
+        masks = dict(MaskSet.load(f / "m0" / "masks.safetensors"))
+        if value is None:
+            masks = {name: torch.zeros(0, dtype=torch.bool) for name in masks}
+        else:
+            first = next(iter(masks))
+            odd = masks[first].float()
+            odd.view(-1)[0] = value
+            masks[first] = odd
+        path = f / "odd.safetensors"
+        order = json.dumps(list(masks))  # written as MaskSet.save does, without its conversion
+        save_file({n: m.contiguous() for n, m in masks.items()}, path, {"format": FORMAT, "order": order})
+        return path
+
+    return make
+
+
 def labels(name: str, content: str | bytes | np.ndarray) -> Callable[[Path], list[str]]:
     def args(f: Path) -> list[str]:
         path = f / name
@@ -396,6 +423,17 @@ CASES: dict[str, Callable[[Path], list[str]]] = {
     "mi: labels text in a csv": labels("l6.csv", "a,b\nc,d\n"),
     "mi: labels json not a list": labels("l7.json", '{"labels": 1}'),
     "mi: labels of an unknown type": labels("l8.xyz", "0 1"),
+    "mi: a mask of 0.5": mi("--labels", "{f}/labels.npy", masks=masks_with(odd_mask(0.5))),
+    "mi: a mask of 7": mi("--labels", "{f}/labels.npy", masks=masks_with(odd_mask(7.0))),
+    "mi: a mask of NaN": mi("--labels", "{f}/labels.npy", masks=masks_with(odd_mask(float("nan")))),
+    "mi: masks of no weights": mi(
+        "--labels",
+        "{f}/labels.npy",
+        masks=lambda f: [str(odd_mask(None)(f))] * 1 + [str(f / "m0" / "masks.safetensors")],
+    ),
+    "mi: complex labels": labels("l10.npy", np.full((4, 20), 1 + 1j)),
+    "mi: empty labels csv": labels("l11.csv", ""),
+    "mi: a path with a newline": mi("--labels", "{f}/new\nline.npy"),
     "mi: labels npy garbage": labels("l9.npy", b"\x93NUMPY garbage"),
     "mi: draws of the wrong length": lambda f: mi("--draws", str(write("d.json", "[0, 1, 2]")(f)))(f),
 }
@@ -516,6 +554,13 @@ EXPECTED: dict[str, str] = {
     "mi: labels not binary": "must hold binary labels (0/1 or -1/+1), found 2",
     "mi: labels one-dimensional": "got shape (20,)",
     "mi: labels with NaN": "found nan",
+    "mi: a mask of 0.5": "holds 0.5; a mask is boolean",
+    "mi: a mask of 7": "holds 7.0; a mask is boolean",
+    "mi: a mask of NaN": "holds nan; a mask is boolean",
+    "mi: masks of no weights": "odd.safetensors holds no weights",
+    "mi: complex labels": "holds complex numbers",
+    "mi: empty labels csv": "l11.csv is empty",
+    "mi: a path with a newline": "new\\nline.npy not found",
     "mi: labels an object array": "holds Python objects (pickle), which are never loaded",
     "mi: labels text in a csv": "could not convert string 'a'",
     "mi: labels json not a list": "must be a [K, n] array of numbers",
