@@ -82,6 +82,20 @@ def edited(field: str, value: object) -> Callable[[Path], list[str]]:
     return args
 
 
+def edited_metric(metric: str, value: object) -> Callable[[Path], list[str]]:
+    """``noprune ingest`` of one good result file with one metric replaced."""
+
+    def args(f: Path) -> list[str]:
+        result = json.loads(next((f / "json").glob("*.json")).read_text())
+        result["metrics"][metric] = value
+        folder = f / "edited"
+        folder.mkdir()
+        (folder / "r.json").write_text(json.dumps(result))
+        return ["ingest", str(folder), "--store", str(f / "s.sqlite")]
+
+    return args
+
+
 def ingest_file(name: str, content: str | bytes) -> Callable[[Path], list[str]]:
     def args(f: Path) -> list[str]:
         path = write(name, content)(f)
@@ -383,6 +397,19 @@ CASES: dict[str, Callable[[Path], list[str]]] = {
     "ingest: done without metrics": edited("metrics", None),
     "ingest: provenance of an unknown field": edited("provenance", {"planet": "mars"}),
     "ingest: csv without a column": csv_edited(lambda t: t.replace("status", "state", 1)),
+    "ingest: a metric that is text": edited_metric("test_accuracy", "high"),
+    "ingest: a metric that is NaN": edited_metric("test_accuracy", float("nan")),
+    "ingest: a metric that is infinite": edited_metric("train_accuracy", float("inf")),
+    "ingest: a metric nested twice": edited_metric("nnz", [[1]]),
+    "ingest: experiment not its config's": edited("experiment", "mask_information"),
+    "ingest: JSON nested too deeply": ingest_file("deep/r.json", "[" * 100000 + "]" * 100000),
+    "ingest: an empty folder": lambda f: [
+        "ingest",
+        str((f / "empty").mkdir() or f / "empty"),
+        "--store",
+        str(f / "s.sqlite"),
+    ],
+    "ingest: older csv without experiment": csv_edited(lambda t: t.replace("experiment", "kind", 1)),
     "ingest: csv config edited": csv_edited(lambda t: t.replace(",mlp:8,", ",mlp:9,", 1)),
     "ingest: csv not UTF-8": ingest_file("c/runs.csv", b"key,status\n\xff\xfe,done\n"),
     "ingest: csv of something else": ingest_file("d/runs.csv", "a,b\n1,2\n"),
@@ -520,6 +547,14 @@ EXPECTED: dict[str, str] = {
     "ingest: JSON a list": "r.json: not a noprune result",
     "ingest: JSON without key": "no field 'key'",
     "ingest: provenance a list": "field 'provenance' must be an object, got list",
+    "ingest: a metric that is text": "metric 'test_accuracy' is 'high'",
+    "ingest: a metric that is NaN": "metric 'test_accuracy' is nan",
+    "ingest: a metric that is infinite": "metric 'train_accuracy' is inf",
+    "ingest: a metric nested twice": "metric 'nnz' is [[1]]",
+    "ingest: experiment not its config's": "'experiment' is 'mask_information', its config's is 'accuracy'",
+    "ingest: JSON nested too deeply": "nested too deeply",
+    "ingest: an empty folder": "no result files in",
+    "ingest: older csv without experiment": "no column 'experiment'",
     "ingest: metrics a string": "field 'metrics' must be an object or null, got str",
     "ingest: status unknown": "field 'status' must be done or failed, got 'finished'",
     "ingest: config not JSON": "field 'config' is not a run's config",

@@ -9,6 +9,7 @@ the store is never overwritten, so ingesting twice duplicates nothing.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,6 +47,8 @@ def load_results(source: Path) -> list[dict]:
     for name, result in results:
         check_result(name, result)
         checked.append(result)
+    if not checked:
+        raise UserError(f"no result files in {source} to ingest (*.json files a sweep's --json-dir holds)")
     return checked
 
 
@@ -79,6 +82,12 @@ def check_result(name: str, result: object) -> None:
         raise UserError(f"{name}: field 'status' must be done or failed, got {result['status']!r}")
     if result["status"] == "done" and not result.get("metrics"):
         raise UserError(f"{name}: a done result needs its field 'metrics'")
+    for metric, value in (result.get("metrics") or {}).items():
+        if not _metric_value(value, text=metric.endswith("_method")):
+            raise UserError(
+                f"{name}: metric {metric!r} is {value!r}; a metric is a finite number, true/false, "
+                "null, a list or table of those (text only in a *_method field, a method's name)"
+            )
     for field, value in result.get("provenance", {}).items():
         if field not in PROVENANCE or not isinstance(value, PROVENANCE_TYPES):
             raise UserError(f"{name}: field 'provenance.{field}' is not a provenance field of a run")
@@ -88,6 +97,26 @@ def check_result(name: str, result: object) -> None:
         raise UserError(f"{name}: field 'config' is not a run's config ({error})") from None
     if run_key(config) != result["key"] or canonical_json(config) != result["config"]:
         raise UserError(f"{name}: field 'key' is not the key of its config (or the config is not canonical)")
+    if result["experiment"] != config.experiment:
+        raise UserError(
+            f"{name}: field 'experiment' is {result['experiment']!r}, its config's is {config.experiment!r}"
+        )
+
+
+def _metric_value(value: object, *, text: bool = False, nested: bool = False) -> bool:
+    """A value a run's metric may take: a finite number, true/false, null, one list or one
+    {name: value} table of those, or (where ``text``) a string."""
+    if value is None or isinstance(value, bool):
+        return True
+    if isinstance(value, str):
+        return text
+    if isinstance(value, int | float):
+        return math.isfinite(value)
+    if isinstance(value, list) and not nested:
+        return all(_metric_value(v, nested=True) for v in value)
+    if isinstance(value, dict) and not nested:  # per layer: {name: value}
+        return all(_metric_value(v, nested=True) for v in value.values())
+    return False
 
 
 JSON_NAMES = {str: "a string", dict: "an object", int: "a number", float: "a number"}
@@ -101,14 +130,22 @@ def folder_results(folder: Path) -> Iterator[tuple[str, object]]:
             yield str(path), json.loads(path.read_text())
         except (ValueError, OSError) as error:
             raise UserError(f"{path}: not a JSON file ({error})") from None
+        except RecursionError:
+            raise UserError(f"{path}: not a noprune result (nested too deeply to read)") from None
 
 
 def csv_results(path: Path) -> Iterator[tuple[str, object]]:
     """The rows of a runs.csv as results: metrics parsed, provenance regrouped."""
     for line, row in enumerate(read_rows(path), start=2):
+        missing = [k for k in ("experiment", "config") if row.get(k) is None]
+        if missing:
+            raise UserError(f"{path}:{line}: no {missing[0]!r}; not a runs.csv this version of noprune reads")
         result: dict = {
-            k: row[k] for k in ("key", "status", "experiment", "config", "error", "started", "finished")
+            k: row.get(k) for k in ("key", "status", "experiment", "config", "error", "started", "finished")
         }
-        result["metrics"] = json.loads(row["metrics"]) if row.get("metrics") else None
+        try:
+            result["metrics"] = json.loads(row["metrics"]) if row.get("metrics") else None
+        except (ValueError, RecursionError):
+            raise UserError(f"{path}:{line}: its metrics are not a JSON object") from None
         result["provenance"] = {k: row.get(k) for k in PROVENANCE}
         yield f"{path}:{line}", result

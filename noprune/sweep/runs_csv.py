@@ -95,7 +95,9 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
                 if row.get(column) is not None:
                     row[column] = kind(row[column])
             json.loads(row["config"])
-        except (KeyError, TypeError, ValueError, UserError) as error:
+        except KeyError as error:
+            raise UserError(f"{path}:{number}: no column {error}; not a runs.csv of this noprune") from None
+        except (TypeError, ValueError, UserError) as error:
             raise UserError(f"{path}:{number}: not a run of noprune ({error})") from None
         out.append(row)
     return out
