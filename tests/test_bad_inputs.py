@@ -141,6 +141,19 @@ def damaged_schema(path: Path) -> None:
     db.close()
 
 
+def newer(path: Path) -> None:
+    """A store written by a later schema version."""
+    from noprune.sweep.store import SCHEMA_VERSION, Store
+
+    with Store.open(path):
+        pass
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    db.execute("PRAGMA journal_mode=DELETE")  # no -wal or -shm beside it, as a copied store
+    db.commit()
+    db.close()
+
+
 def foreign(path: Path) -> None:
     db = sqlite3.connect(path)
     db.execute("CREATE TABLE t (x)")
@@ -420,6 +433,7 @@ CASES: dict[str, Callable[[Path], list[str]]] = {
     "store: another program's database": store_file(foreign),
     "store: ours but without its tables": store_file(damaged_schema),
     "store: damaged pages": store_file(corrupt),
+    "store: of a newer schema": store_file(newer),
     # -- masks (safetensors) and designs (npy, csv, txt, json) for mi ------------------------
     "mi: one mask": lambda f: ["mi", str(f / "m0" / "masks.safetensors"), "--labels", str(f / "labels.npy")],
     "mi: missing mask file": mi(
@@ -570,6 +584,7 @@ EXPECTED: dict[str, str] = {
     "store: text": "not an SQLite database",
     "store: SQLite header then garbage": "is corrupt (file is not a database)",
     "store: another program's database": "an SQLite database of another program",
+    "store: of a newer schema": "is a store of a newer noprune (schema 2; this one reads 1)",
     "store: ours but without its tables": "is a damaged noprune store: runs lacks the column experiment",
     "store: damaged pages": "is corrupt (On tree page",
     "mi: one mask": "give at least 2 mask files",

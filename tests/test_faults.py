@@ -244,6 +244,19 @@ def test_two_drivers_through_a_symlink_share_one_lock(tmp_path, plugin):
     assert sum(Store.open(real / "s.sqlite").counts().values()) == 0  # the refused drivers ran nothing
 
 
+def test_a_hard_linked_store_is_refused_by_a_second_driver(tmp_path, plugin):
+    """Two names of one store file (a hard link) would be two locks: the driver refuses, with
+    one line, and runs nothing."""
+    with Store.open(tmp_path / "s.sqlite"):
+        pass
+    os.link(tmp_path / "s.sqlite", tmp_path / "twin.sqlite")
+    for name in ("s.sqlite", "twin.sqlite"):
+        result = noprune(plugin, *run_args(suite(tmp_path, die=0), tmp_path / name), "--no-progress")
+        assert result.returncode == 2
+        assert "has 2 names (hard links)" in one_error_line(result.stderr)
+    assert sum(Store.open(tmp_path / "s.sqlite").counts().values()) == 0
+
+
 def limit_file_size(size: int):
     """A preexec_fn: files this process writes stop at ``size`` bytes (EFBIG), as on a full disk."""
 

@@ -140,7 +140,15 @@ class Store:
         return real.with_name(real.name + ".lock")
 
     def lock(self) -> None:
-        """Take the exclusive driver lock, or refuse if another process holds it."""
+        """Take the exclusive driver lock, or refuse if another process holds it. The lock is
+        named after the resolved path, so a store must have one name: a hard-linked store file
+        (two names, two locks) is refused."""
+        links = self.path.resolve().stat().st_nlink
+        if links > 1:
+            raise StoreError(
+                f"the store {self.path} has {links} names (hard links), so two drivers could take "
+                "two locks on it; remove the other names or pass --store OTHER_PATH"
+            )
         handle = open(self.lock_path(), "a+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -312,6 +320,7 @@ def check_is_ours(path: Path) -> None:
     try:  # read-only: the application id may still sit in the write-ahead log
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         application_id = db.execute("PRAGMA application_id").fetchone()[0]
+        version = db.execute("PRAGMA user_version").fetchone()[0]
         ok, columns = "ok", {}
         if application_id == APPLICATION_ID:
             ok = db.execute("PRAGMA quick_check(1)").fetchone()[0]
@@ -324,6 +333,11 @@ def check_is_ours(path: Path) -> None:
         ) from None
     if application_id != APPLICATION_ID:
         raise StoreError(f"{path} is an SQLite database of another program, not a noprune store")
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} is a store of a newer noprune (schema {version}; this one reads {SCHEMA_VERSION}); "
+            "it was left untouched; upgrade noprune or pass --store NEW_PATH"
+        )
     if ok != "ok":  # SQLite's report runs over several lines: its first names the damage
         first = ok.replace("*** in database main ***", "").strip().splitlines()[0]
         raise StoreError(f"{path} is corrupt ({first}); it was left untouched; pass --store NEW_PATH")
