@@ -286,6 +286,12 @@ CASES: dict[str, Callable[[Path], list[str]]] = {
     "run: unknown executor": run("--executor", "mpi"),
     "run: option without =": run("--executor-option", "address"),
     "run: option the executor lacks": run("--executor-option", "address=x"),
+    "run: an unreachable Dask scheduler": run(
+        "--executor", "dask", "--executor-option", "address=tcp://127.0.0.1:9"
+    ),
+    "run: a Dask address that is not one": run(
+        "--executor", "dask", "--executor-option", "address=nowhere:port"
+    ),
     "run: --set an unknown field": run("--set", "train.bogus=1"),
     "run: --set a word for a number": run("--set", "train.epochs=many"),
     "run: --set density 2": run("--set", "prune.density=2"),
@@ -501,6 +507,8 @@ EXPECTED: dict[str, str] = {
     "run: unknown executor": "unknown executor 'mpi'",
     "run: option without =": "--executor-option takes KEY=VALUE",
     "run: option the executor lacks": "the process executor takes no options",
+    "run: an unreachable Dask scheduler": "cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'",
+    "run: a Dask address that is not one": "cannot reach the Dask scheduler at 'nowhere:port'",
     "run: --set an unknown field": "unknown config field 'train.bogus'",
     "run: --set a word for a number": "train.epochs='many'",
     "run: --set density 2": "density must be in (0, 1]",

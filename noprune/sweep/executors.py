@@ -400,6 +400,32 @@ def _read_pid(mark: Path) -> int | None:
 # ------------------------------------------------------------------------------------------------------ dask
 
 
+DASK_CONNECT_SECONDS = 10
+"""How long a connection to a Dask scheduler given by ``address`` may take before it is refused."""
+
+
+def _connect(distributed: Any, address: str) -> Any:
+    """A client of the scheduler at ``address``, or one error line (distributed's own logging of
+    the failed attempts silenced while it tries)."""
+    import logging
+
+    quiet = [logging.getLogger(name) for name in ("distributed", "distributed.client", "distributed.comm")]
+    levels = [logger.level for logger in quiet]
+    for logger in quiet:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        return distributed.Client(address, timeout=DASK_CONNECT_SECONDS)
+    except (OSError, ValueError, TypeError) as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise UserError(
+            f"cannot reach the Dask scheduler at {address!r} ({reason}); start it, or check "
+            "--executor-option address=tcp://HOST:PORT"
+        ) from None
+    finally:
+        for logger, level in zip(quiet, levels, strict=True):
+            logger.setLevel(level)
+
+
 def _import_distributed() -> Any:
     try:
         import distributed
@@ -426,7 +452,7 @@ class DaskExecutor(Executor):
         self._distributed = distributed
         self._cluster = None
         if address:
-            self._client = distributed.Client(address)
+            self._client = _connect(distributed, address)
         else:
             workers = workers or _cpu_count()
             threads = str(max(1, _cpu_count() // workers))
