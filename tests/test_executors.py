@@ -197,3 +197,27 @@ def test_warm_starts_the_workers_before_any_work_and_changes_no_result(kind, tmp
         assert len(started) == (2 if kind == "process" else 0)
         futures = [executor.submit(square, {"x": i}) for i in range(4)]
         assert sorted(f.result()["square"] for f in executor.as_completed(futures)) == [0, 1, 4, 9]
+
+
+def test_a_killed_drivers_temporary_folder_is_removed_by_the_next(tmp_path, monkeypatch):
+    """The process executor's mark folder is named after its driver's pid; a driver that was
+    SIGKILLed cannot remove it, so the next process executor removes those of dead drivers."""
+    import subprocess
+    import tempfile
+
+    from noprune.sweep.executors import MARKS_PREFIX
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    stale = tmp_path / f"{MARKS_PREFIX}{int(dead.stdout)}-abc"
+    stale.mkdir()
+    (stale / "0").write_text("1")
+    alive = tmp_path / f"{MARKS_PREFIX}{os.getppid()}-def"  # a running process's folder stays
+    alive.mkdir()
+    with make_executor("process", workers=1) as executor:
+        assert executor.submit(square, {"x": 3}).result()["square"] == 9
+    assert not stale.exists() and alive.exists()
+    assert not list(tmp_path.glob(f"{MARKS_PREFIX}{os.getpid()}-*"))  # its own, removed at shutdown

@@ -224,6 +224,24 @@ def _death(exitcode: int | None) -> str | None:
     return f"exited with code {exitcode}"
 
 
+MARKS_PREFIX = "noprune-calls-"
+"""The process executor's folder of call marks: ``TMPDIR/noprune-calls-<driver pid>-<random>``."""
+
+
+def _remove_stale_marks() -> None:
+    """Remove the mark folders of drivers that are gone (killed before they could clean up)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{MARKS_PREFIX}*-*"):
+        pid = folder.name[len(MARKS_PREFIX) :].partition("-")[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:  # alive, another user's
+            pass
+
+
 @dataclass
 class _Call:
     """One submitted call of the process executor, and how many pools broke while it ran."""
@@ -255,7 +273,8 @@ class ProcessExecutor(Executor):
         super().__init__()
         self.workers = workers or _cpu_count()
         self._threads = max(1, _cpu_count() // self.workers)
-        self._marks = Path(tempfile.mkdtemp(prefix="noprune-calls-"))
+        _remove_stale_marks()
+        self._marks = Path(tempfile.mkdtemp(prefix=f"{MARKS_PREFIX}{os.getpid()}-"))
         self._count = itertools.count()
         self._lock = threading.RLock()
         self._calls: dict[concurrent.futures.Future, _Call] = {}
