@@ -424,7 +424,6 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def run_suite(args: argparse.Namespace, argv: Sequence[str], executor: object) -> int:
     from noprune.config import parse_assignment
-    from noprune.pipeline import check_config
     from noprune.report.leaderboard import build_tables, render
     from noprune.report.results import prepare, write_results
     from noprune.sweep.provenance import resolve_device
@@ -434,8 +433,10 @@ def run_suite(args: argparse.Namespace, argv: Sequence[str], executor: object) -
     suite = load_suite(args.suite)
     overrides = dict(parse_assignment(item) for item in args.set)
     configs = expand(suite, overrides)
+    from noprune.experiments import check_run
+
     for config in configs:
-        check_config(config)  # a bad name or range: one error line before any run starts
+        check_run(config)  # a bad name, spec or range: one error line before any run starts
     resolve_device(args.device)  # fail early on --device cuda without CUDA
     results = inside(output_folder(args.results, "--results", create=False), suite.name, "--results")
     output_folder(results, "--results", create=False)
@@ -642,7 +643,7 @@ def cmd_render(args: argparse.Namespace) -> None:
         metrics = list(suite.metrics) if suite else ["test_accuracy"]
         try:
             command = json.loads((folder / "provenance.json").read_text())["command"]
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
             raise UserError(f"{folder}: no readable provenance.json beside runs.csv") from None
         paths = write_results(
             rows,
@@ -681,6 +682,8 @@ def cmd_report(args: argparse.Namespace) -> None:
 
     out = Path(args.out) if args.out else Path(args.results) / "report.md"
     output_folder(out.parent, "--out" if args.out else "--results", create=False)
+    if out.is_dir():
+        raise UserError(f"--out {out} is a folder; give the report's file name, e.g. {out / 'report.md'}")
     log.info(f"wrote {write_report(Path(args.results), out)}")
 
 

@@ -141,9 +141,9 @@ def load_labels(path: str | os.PathLike, n_masks: int) -> np.ndarray:
     """[K, n] labels in {0, 1} (uint8) from a file; -1/+1 labels are mapped to 0/1."""
     path = Path(path)
     raw = _read_array(path, "--labels")
-    if np.iscomplexobj(raw):
-        raise UserError(f"--labels {path} holds complex numbers; labels are 0/1 or -1/+1")
     try:
+        if np.iscomplexobj(np.asarray(raw)):
+            raise UserError(f"--labels {path} holds complex numbers; labels are 0/1 or -1/+1")
         labels = np.asarray(raw, dtype=np.float64)
     except (ValueError, TypeError):
         raise UserError(f"--labels {path} must be a [K, n] array of numbers (one row per mask)") from None
@@ -458,6 +458,8 @@ def information_from_files(
         raise UserError(f"--alpha must be in (0, 1), got {alpha:g}")
     if permutations < 0:
         raise UserError(f"--permutations must be 0 (no detector) or more, got {permutations}")
+    if not 0 <= seed < 2**63:
+        raise UserError(f"--seed must be in 0..{2**63 - 1}, got {seed}")
     packed, p_bits, nnz = load_masks(mask_paths)
     if labels is not None:
         y = load_labels(labels, len(packed))

@@ -22,7 +22,7 @@ from noprune.config import ExperimentConfig, TrainConfig, canonical, run_key
 from noprune.data import Dataset, balanced_batch, load_dataset
 from noprune.ensemble import EnsembleData, StackedMLP, prune_ensemble
 from noprune.errors import UnknownNameError, UserError
-from noprune.models import INITS, build_model, initialize
+from noprune.models import INITS, build_model, check_model_spec, initialize
 from noprune.sweep.provenance import provenance, resolve_device
 from noprune.training import make_trainer, train
 
@@ -50,6 +50,7 @@ def check_config(config: ExperimentConfig) -> None:
         raise UnknownNameError("ablation", prune.ablation, ABLATIONS)
     if config.init not in INITS:
         raise UnknownNameError("init", config.init, list(INITS))
+    check_model_spec(config.model)
     _check_numbers(config)
     _check_pruner(config)
 
@@ -102,12 +103,17 @@ def _check_pruner(config: ExperimentConfig) -> None:
     cls = pruners.PRUNERS[prune.pruner]
     fields = {f.name for f in dataclasses.fields(cls)}
     settings = prune.pruner_settings()
-    if "train_steps" in fields:  # at least the epochs; the steps per epoch need the data
-        settings["train_steps"] = max(prune.pretrain_epochs, prune.rewind_step + 1)
+    if "train_steps" in fields:  # exact at full batch; else the steps per epoch need the data
+        per_epoch = 1 if config.train.batch_size == 0 else max(1, prune.rewind_step + 1)
+        settings["train_steps"] = prune.pretrain_epochs * per_epoch
     if "rewind_step" in fields:
         settings["rewind_step"] = prune.rewind_step
     try:
         pruner = cls(**settings)
+        if prune.scope not in pruner.scopes:
+            raise ValueError(
+                f"it sets each layer's density itself: scope must be {' or '.join(pruner.scopes)}"
+            )
         schedule = getattr(pruner, "schedule", None)
         if callable(schedule):
             schedule(prune.density)
@@ -187,17 +193,20 @@ def run_prune(
     batch = scoring_batch(config, data)
     pretrain = pretraining(config)
     start = time.perf_counter()
-    masks = pruner.prune(
-        model,
-        prune.density,
-        batch=batch,
-        scope=prune.scope,
-        seed=config.seed,
-        trainer=make_trainer(data, pretrain, seed=config.seed) if pruner.needs_trainer else None,
-        invert=prune.ablation == "invert",
-        apply=False,
-        include_biases=prune.biases,
-    )
+    try:
+        masks = pruner.prune(
+            model,
+            prune.density,
+            batch=batch,
+            scope=prune.scope,
+            seed=config.seed,
+            trainer=make_trainer(data, pretrain, seed=config.seed) if pruner.needs_trainer else None,
+            invert=prune.ablation == "invert",
+            apply=False,
+            include_biases=prune.biases,
+        )
+    except ValueError as error:  # what the pruner cannot do with this model or data (phew on a ResNet)
+        raise UserError(f"pruner {prune.pruner}: {error}") from None
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     scoring_seconds = time.perf_counter() - start

@@ -28,6 +28,10 @@ class GraSP(ScoringPruner):
     temperature: float = 200.0
     train_mode: bool = True
 
+    def __post_init__(self) -> None:
+        if not 0.0 < self.temperature < float("inf"):
+            raise ValueError(f"grasp needs a finite temperature > 0, got {self.temperature}")
+
     def score(self, net, masks, batch):
         copy = net.masked_copy(masks, train=self.train_mode)
         theta = copy.targets()

@@ -37,6 +37,8 @@ class SynFlow(ScoringPruner):
     def __post_init__(self) -> None:
         if self.rounds < 1:
             raise ValueError(f"synflow needs at least one round, got rounds = {self.rounds}")
+        if self.input_shape is not None and (not self.input_shape or min(self.input_shape) < 1):
+            raise ValueError(f"synflow's input_shape needs positive sizes, got {list(self.input_shape)}")
 
     def schedule(self, density: float) -> list[float]:
         return exponential(density, self.rounds)

@@ -988,7 +988,7 @@ CASES: dict[str, Callable[[Path], list[str]]] = {
     "ingest: a metric -inf": edited_metric("test_loss", float("-inf")),
     "ingest: a metric a table of tables": edited_metric("per_layer_density", {"a": {"b": 1}}),
     "ingest: a metric list holding NaN": edited_metric("collapsed_layers", [1, float("nan")]),
-    "ingest: a metric list of text": edited_metric("collapsed_layers", ["fc1"]),
+    "ingest: a metric list of text": edited_metric("nnz", ["fc1"]),
     "ingest: a provenance value a float": edited("provenance", {"host": 1.5}),
     "ingest: key a number": edited("key", 5),
     "ingest: status true": edited("status", True),
@@ -1140,6 +1140,64 @@ CASES: dict[str, Callable[[Path], list[str]]] = {
     "mi: draws complex": draws("d7.npy", np.array([1j, 2j, 1j, 2j])),
     "mi: draws empty file": draws("d8.txt", ""),
     "mi: draws of an unknown type": draws("d9.yaml", "[0, 0, 1, 1]"),
+    # -- found by probing, fixed: each was a traceback, a failed run or a stray file ---------
+    "prune: erk in the layerwise scope": prune("--pruner", "erk", "--scope", "layerwise"),
+    "prune: smart_ratio in the layerwise scope": prune("--pruner", "smart_ratio", "--scope", "layerwise"),
+    "prune: grasp at temperature 0": prune("--pruner", "grasp", "--pruner-setting", "temperature=0"),
+    "prune: grasp at temperature -1": prune("--pruner", "grasp", "--pruner-setting", "temperature=-1"),
+    "prune: synflow on an input shape of 0": prune(
+        "--pruner", "synflow", "--pruner-setting", "input_shape=[0]"
+    ),
+    "prune: phew on a ResNet": lambda f: [
+        "prune",
+        "--pruner",
+        "phew",
+        "--model",
+        "resnet20",
+        "--data",
+        "digits",
+        "--density",
+        "0.5",
+        "--out",
+        str(f / "o"),
+    ],
+    "report: --out an existing folder": lambda f: [
+        "report",
+        "--results",
+        str(f / "results"),
+        "--out",
+        str(f),
+    ],
+    "render: provenance.json a list": lambda f: [
+        "render",
+        "--results",
+        results_copy(lambda d: (d / "provenance.json").write_text("[1]"))(f),
+    ],
+    "ingest: config a JSON list": edited("config", "[1]"),
+    "ingest: config a JSON string": edited("config", '"x"'),
+    "ingest: config null": edited("config", "null"),
+    "ingest: config with a negative seed": edited("config", '{"seed":-1}'),
+    "ingest: started NaN": edited("started", float("nan")),
+    "ingest: finished infinite": edited("finished", float("inf")),
+    "mi: ragged labels in JSON": labels("l_ragged.json", "[[0, 1], [0], [1, 1], [0, 0]]"),
+    "mi: --seed -1": mi("--labels", "{f}/labels.npy", "--seed", "-1"),
+    "run: --set model=bogus": run("--set", "model=bogus"),
+    "run: --set data=bogus": run("--set", "data=bogus"),
+    "run: --set experiment=bogus": run("--set", "experiment=bogus"),
+    "run: --set model=mlp:abc": run("--set", "model=mlp:abc"),
+    "run: --set a data option it lacks": run("--set", "data=gaussian:q=1"),
+    "run: --set a reserved data option": run("--set", "data=gaussian:seed=1"),
+    "run: --set model=mlp: with nothing after": run("--set", "model=mlp:"),
+    "run: --set a cnn of two widths": run("--set", "model=cnn:8,16"),
+    "suite: erk in the layerwise scope": setting("erk", 'prune.scope = "layerwise"'),
+    "suite: grasp at temperature 0": setting("grasp", "prune.settings.temperature = 0.0"),
+    "suite: imp without training": setting("imp", "prune.pretrain_epochs = 0\ntrain.batch_size = 0"),
+    "suite: imp rewinding past its training": setting(
+        "imp", "prune.pretrain_epochs = 1\nprune.rewind_step = 100\ntrain.batch_size = 0"
+    ),
+    "suite: notes a table": suite("notes = {a = 1}\n" + TINY),
+    "suite: description a list": suite("description = [1]\n" + TINY),
+    "status: a damaged WAL store cut in half": lambda f: status_of_copy(f, cut=True),
 }
 
 
@@ -1526,7 +1584,7 @@ EXPECTED: dict[str, str] = {
     "ingest: a metric -inf": "edited/r.json: metric 'test_loss' is -inf",
     "ingest: a metric a table of tables": "edited/r.json: metric 'per_layer_density' is {'a': {'b': 1}}",
     "ingest: a metric list holding NaN": "edited/r.json: metric 'collapsed_layers' is [1, nan]",
-    "ingest: a metric list of text": "edited/r.json: metric 'collapsed_layers' is ['fc1']",
+    "ingest: a metric list of text": "edited/r.json: metric 'nnz' is ['fc1']",
     "ingest: a provenance value a float": "field 'provenance.host' is not a provenance field of a run",
     "ingest: key a number": "bad-json/r.json: field 'key' must be a string, got int",
     "ingest: status true": "bad-json/r.json: field 'status' must be a string, got bool",
@@ -1591,7 +1649,45 @@ EXPECTED: dict[str, str] = {
     "mi: draws complex": "d7.npy must be a flat list of draw ids (numbers or names), one per mask",
     "mi: draws empty file": "d8.txt is empty",
     "mi: draws of an unknown type": "--draws takes a .npy, .csv, .txt or .json file",
+    "prune: erk in the layerwise scope": "pruner erk: it sets each layer's density itself: scope must be",
+    "prune: smart_ratio in the layerwise scope": "pruner smart_ratio: it sets each layer's density itself",
+    "prune: grasp at temperature 0": "grasp needs a finite temperature > 0, got 0",
+    "prune: grasp at temperature -1": "grasp needs a finite temperature > 0, got -1",
+    "prune: synflow on an input shape of 0": "synflow's input_shape needs positive sizes, got [0]",
+    "prune: phew on a ResNet": "pruner phew: phew follows paths through a chain of layers",
+    "report: --out an existing folder": "is a folder; give the report's file name",
+    "render: provenance.json a list": "no readable provenance.json beside runs.csv",
+    "ingest: config a JSON list": "field 'config' is not a run's config (a JSON list, not an object)",
+    "ingest: config a JSON string": "field 'config' is not a run's config (a JSON str, not an object)",
+    "ingest: config null": "field 'config' is not a run's config (a JSON NoneType, not an object)",
+    "ingest: config with a negative seed": "seed must be an integer in 0..",
+    "ingest: started NaN": "field 'started' must be a time in seconds, got nan",
+    "ingest: finished infinite": "field 'finished' must be a time in seconds, got inf",
+    "mi: ragged labels in JSON": "must be a [K, n] array of numbers",
+    "mi: --seed -1": "--seed must be in 0..",
+    "run: --set model=bogus": "unknown model 'bogus'",
+    "run: --set data=bogus": "unknown data set 'bogus'",
+    "run: --set experiment=bogus": "unknown experiment 'bogus'",
+    "run: --set model=mlp:abc": "bad hidden widths 'abc'",
+    "run: --set a data option it lacks": "data set gaussian",
+    "run: --set a reserved data option": "option 'seed' cannot be set in the data spec",
+    "run: --set model=mlp: with nothing after": "has nothing after ':'",
+    "run: --set a cnn of two widths": "cnn takes three widths",
+    "suite: erk in the layerwise scope": "scope must be global",
+    "suite: grasp at temperature 0": "grasp needs a finite temperature > 0",
+    "suite: imp without training": "imp needs 0 <= rewind_step < train_steps",
+    "suite: imp rewinding past its training": "imp needs 0 <= rewind_step < train_steps, got rewind_step 100",
+    "suite: notes a table": "notes must be text",
+    "suite: description a list": "description must be text",
+    "status: a damaged WAL store cut in half": "is corrupt",
 }
+
+
+def status_of_copy(f: Path, cut: bool) -> list[str]:
+    """``noprune status`` of a copy of the finished store (in WAL mode), cut in half."""
+    data = (f / "s.sqlite").read_bytes()
+    (f / "half.sqlite").write_bytes(data[: len(data) // 2] if cut else data)
+    return ["status", "--store", str(f / "half.sqlite")]
 
 
 def snapshot(folder: Path) -> dict[str, str]:

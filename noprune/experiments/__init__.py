@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from noprune.config import ExperimentConfig
-from noprune.data import load_dataset
+from noprune.data import load_dataset, parse_data_spec
 from noprune.errors import UnknownNameError, UserError
 from noprune.experiments import (
     accuracy,
@@ -29,6 +29,7 @@ from noprune.experiments import (
     noise_correlation,
     robustness,
 )
+from noprune.pipeline import check_config
 from noprune.report import calibration_report, information_plot, memorization_plot, trace_plot
 from noprune.sweep.store import Record
 
@@ -53,6 +54,8 @@ class Experiment:
     run_batch: Callable[..., list[Metrics | Exception]] | None = None
     figures: tuple[Figure, ...] = ()
     table: Callable[[list[Record], str, str], str] | None = None
+    own_data: bool = False
+    """``data`` names a case of the experiment's own (synthetic masks), not a data set."""
 
 
 EXPERIMENTS: dict[str, Experiment] = {
@@ -74,6 +77,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         "the information bounds on synthetic masks of known information: coverage, false positives",
         figures=(calibration_report.figures,),
         table=calibration_report.leaderboard,
+        own_data=True,
     ),
     "exact_label_information": Experiment(
         exact_labels.run,
@@ -104,6 +108,16 @@ EXPERIMENTS: dict[str, Experiment] = {
         figures=(trace_plot.figures,),
     ),
 }
+
+
+def check_run(config: ExperimentConfig) -> None:
+    """Everything about a run that can be checked before it starts (its experiment, its data
+    spec unless the experiment reads its own cases, and :func:`noprune.pipeline.check_config`):
+    one :class:`UserError` line, before a sweep stores anything or ingest takes a result."""
+    experiment = get_experiment(config.experiment)
+    if not experiment.own_data:
+        parse_data_spec(config.data)
+    check_config(config)
 
 
 def get_experiment(name: str) -> Experiment:

@@ -23,7 +23,7 @@ from noprune.models.resnet import resnet18, resnet20
 from noprune.models.timm_models import timm_model
 from noprune.specs import split_spec
 
-__all__ = ["INITS", "MODELS", "build_model", "initialize"]
+__all__ = ["INITS", "MODELS", "build_model", "check_model_spec", "initialize"]
 
 DEFAULT_MLP_WIDTHS: tuple[int, ...] = (100, 100)
 
@@ -117,6 +117,23 @@ def _build(spec: str, input_shape: tuple[int, ...], num_classes: int) -> tuple[s
         "timm": lambda c, k: timm_model(rest, c, k),
     }
     return name, factories[name](channels, num_classes)
+
+
+def check_model_spec(spec: str) -> None:
+    """Refuse an unknown model name or malformed options with one :class:`UserError`, before any
+    data is loaded (what needs the input shape is checked when the model is built)."""
+    name, rest = _split(spec)
+    if name not in MODELS:
+        raise UnknownNameError("model", name, list(MODELS))
+    if name in PLUGINS or name == "timm":
+        return
+    if name in ("mlp", "mlp_nobias"):
+        _parse_widths(spec, rest)
+    elif name == "cnn":
+        if rest and len(_parse_widths(spec, rest)) != 3:
+            raise UserError(f"model spec {spec!r}: cnn takes three widths C1,C2,H (e.g. cnn:8,16,32)")
+    elif rest:
+        raise UserError(f"model {name} takes no options; use {name!r} instead of {spec!r}")
 
 
 def _split(spec: str) -> tuple[str, str]:

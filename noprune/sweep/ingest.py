@@ -30,6 +30,9 @@ FIELDS: dict[str, tuple[type, ...]] = {  # a result's fields and the JSON types 
     "provenance": (dict,),
 }
 REQUIRED = ("key", "experiment", "config", "status")
+TEXT_METRICS = frozenset({"collapsed_layers", "refusal"})
+"""Metrics that hold text (layer names, a refusal message); besides them only ``*_method``
+metrics (the name of the estimator chosen) may; every other metric is numeric."""
 PROVENANCE_TYPES = (str, int, type(None))
 
 
@@ -83,18 +86,28 @@ def check_result(name: str, result: object) -> None:
     if result["status"] == "done" and not result.get("metrics"):
         raise UserError(f"{name}: a done result needs its field 'metrics'")
     for metric, value in (result.get("metrics") or {}).items():
-        if not _metric_value(value, text=metric.endswith("_method")):
+        if not _metric_value(value, text=metric in TEXT_METRICS or metric.endswith("_method")):
             raise UserError(
                 f"{name}: metric {metric!r} is {value!r}; a metric is a finite number, true/false, "
-                "null, a list or table of those (text only in a *_method field, a method's name)"
+                "null, a list or table of those (text only in names and messages: "
+                f"{', '.join(sorted(TEXT_METRICS))}, *_method)"
             )
     for field, value in result.get("provenance", {}).items():
         if field not in PROVENANCE or not isinstance(value, PROVENANCE_TYPES):
             raise UserError(f"{name}: field 'provenance.{field}' is not a provenance field of a run")
     try:
-        config = from_dict(json.loads(result["config"]))
-    except (ValueError, TypeError, KeyError, UserError) as error:
+        data = json.loads(result["config"])
+        if not isinstance(data, dict):
+            raise ValueError(f"a JSON {type(data).__name__}, not an object")
+        config = from_dict(data)
+        from noprune.experiments import check_run  # the experiments import the store
+
+        check_run(config)
+    except (ValueError, TypeError, KeyError, RecursionError, UserError) as error:
         raise UserError(f"{name}: field 'config' is not a run's config ({error})") from None
+    for field in ("started", "finished"):
+        if result.get(field) is not None and not math.isfinite(result[field]):
+            raise UserError(f"{name}: field {field!r} must be a time in seconds, got {result[field]}")
     if run_key(config) != result["key"] or canonical_json(config) != result["config"]:
         raise UserError(f"{name}: field 'key' is not the key of its config (or the config is not canonical)")
     if result["experiment"] != config.experiment:
@@ -113,9 +126,9 @@ def _metric_value(value: object, *, text: bool = False, nested: bool = False) ->
     if isinstance(value, int | float):
         return math.isfinite(value)
     if isinstance(value, list) and not nested:
-        return all(_metric_value(v, nested=True) for v in value)
+        return all(_metric_value(v, text=text, nested=True) for v in value)
     if isinstance(value, dict) and not nested:  # per layer: {name: value}
-        return all(_metric_value(v, nested=True) for v in value.values())
+        return all(_metric_value(v, text=text, nested=True) for v in value.values())
     return False
 
 

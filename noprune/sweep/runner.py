@@ -132,6 +132,9 @@ def load_suite(name_or_path: str) -> Suite:
     metrics = data.get("metrics", ["test_accuracy"])
     if not isinstance(metrics, list) or not metrics or not all(isinstance(m, str) for m in metrics):
         raise UserError(f"suite file {path}: metrics must be a non-empty list of metric names")
+    for key in ("description", "notes"):
+        if not isinstance(data.get(key, ""), str):
+            raise UserError(f"suite file {path}: {key} must be text, got {data[key]!r}")
     name, description = data.get("name", path.stem), str(data.get("description", ""))
     check_suite_name(name, f"suite file {path}: name")
     return Suite(name, description, fixed, tuple(grids), path, tuple(metrics), str(data.get("notes", "")))

@@ -307,7 +307,20 @@ class Store:
 
 
 def check_is_ours(path: Path) -> None:
-    """Refuse, without writing, a file that is not a SQLite database with our application id."""
+    """Refuse, without writing, a file that is not a SQLite database with our application id
+    (the -wal and -shm files a read-only look at a WAL store makes are removed if it is refused)."""
+    beside = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+    there = [f.exists() for f in beside]
+    try:
+        _check_is_ours(path)
+    except StoreError:
+        for file, existed in zip(beside, there, strict=True):
+            if not existed:
+                file.unlink(missing_ok=True)
+        raise
+
+
+def _check_is_ours(path: Path) -> None:
     try:
         with open(path, "rb") as f:
             header = f.read(100)
