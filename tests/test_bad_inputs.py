@@ -221,16 +221,22 @@ def odd_mask(value: float | None) -> Callable[[Path], Path]:
     return make
 
 
-def labels(name: str, content: str | bytes | np.ndarray) -> Callable[[Path], list[str]]:
+def design_file(flag: str, name: str, content: str | bytes | np.ndarray) -> Callable[[Path], list[str]]:
+    """``noprune mi`` of the four good masks with this ``--labels`` or ``--draws`` file."""
+
     def args(f: Path) -> list[str]:
         path = f / name
         if isinstance(content, np.ndarray):
             np.save(path, content)
         else:
             write(name, content)(f)
-        return mi("--labels", str(path))(f)
+        return mi(flag, str(path))(f)
 
     return args
+
+
+def labels(name: str, content: str | bytes | np.ndarray) -> Callable[[Path], list[str]]:
+    return design_file("--labels", name, content)
 
 
 def truncated(f: Path) -> Path:
@@ -360,15 +366,7 @@ def results_with(content: str | bytes) -> Callable[[Path], str]:
 
 
 def draws(name: str, content: str | bytes | np.ndarray) -> Callable[[Path], list[str]]:
-    def args(f: Path) -> list[str]:
-        path = f / name
-        if isinstance(content, np.ndarray):
-            np.save(path, content)
-        else:
-            write(name, content)(f)
-        return mi("--draws", str(path))(f)
-
-    return args
+    return design_file("--draws", name, content)
 
 
 def saved_masks(name: str, edit: Callable[[dict], dict] = dict, **meta: str) -> Callable[[Path], Path]:
