@@ -244,11 +244,20 @@ def truncated(f: Path) -> Path:
     return write("cut.safetensors", data[: len(data) // 2])(f)
 
 
-def other_model(f: Path) -> Path:
-    args = [*PRUNE, "--out", str(f / "wide")]
-    args[args.index("mlp:8")] = "mlp:9"
-    assert main(args) == 0
-    return f / "wide" / "masks.safetensors"
+def masks_of_model(model: str, folder: str) -> Callable[[Path], Path]:
+    """A mask file of ``model`` (instead of m0's mlp:8), pruned into ``folder``."""
+
+    def make(f: Path) -> Path:
+        args = [*PRUNE, "--out", str(f / folder)]
+        args[args.index("mlp:8")] = model
+        assert main(args) == 0
+        return f / folder / "masks.safetensors"
+
+    return make
+
+
+other_model = masks_of_model("mlp:9", "wide")
+deeper = masks_of_model("mlp:8,8", "deep")  # one layer more than m0's
 
 
 def suite_folder(f: Path) -> list[str]:
@@ -392,14 +401,6 @@ def int_two(masks: dict) -> dict:
     masks[first] = masks[first].long()
     masks[first].view(-1)[0] = 2
     return masks
-
-
-def deeper(f: Path) -> Path:
-    """Masks of mlp:8,8: one layer more than m0's."""
-    args = [*PRUNE, "--out", str(f / "deep")]
-    args[args.index("mlp:8")] = "mlp:8,8"
-    assert main(args) == 0
-    return f / "deep" / "masks.safetensors"
 
 
 def four_masks(f: Path) -> list[str]:
