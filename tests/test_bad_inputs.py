@@ -1197,6 +1197,12 @@ CASES: dict[str, Callable[[Path], list[str]]] = {
     "suite: notes a table": suite("notes = {a = 1}\n" + TINY),
     "suite: description a list": suite("description = [1]\n" + TINY),
     "status: a damaged WAL store cut in half": lambda f: status_of_copy(f, cut=True),
+    "run: --set a model of ten billion weights": run("--set", "model=mlp:100000,100000"),
+    "prune: a model of ten billion weights": prune("--model", "mlp:100000,100000"),
+    "run: --set a data set of 1e11 numbers": run("--set", "data=gaussian:n=1000000,d=100000"),
+    "run: --set a data set of no points": run("--set", "data=gaussian:n=0,d=5"),
+    "run: --set label noise of 2": run("--set", "data=gaussian:n=20,d=5,label_noise=2"),
+    "run: --set a negative input noise": run("--set", "data=gaussian:n=20,d=5,input_noise=-1"),
 }
 
 
@@ -1679,6 +1685,12 @@ EXPECTED: dict[str, str] = {
     "suite: notes a table": "notes must be text",
     "suite: description a list": "description must be text",
     "status: a damaged WAL store cut in half": "is corrupt",
+    "run: --set a model of ten billion weights": "has at least 10,000,400,000 weights, more than",
+    "prune: a model of ten billion weights": "has at least 10,000,400,000 weights",
+    "run: --set a data set of 1e11 numbers": "asks for 100,100,000,000 input numbers",
+    "run: --set a data set of no points": "n and d must be >= 1",
+    "run: --set label noise of 2": "label_noise is a fraction in [0, 1], got 2.0",
+    "run: --set a negative input noise": "input_noise is a variance >= 0, got -1.0",
 }
 
 

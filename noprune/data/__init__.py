@@ -28,6 +28,7 @@ __all__ = [
     "DATASETS",
     "Dataset",
     "balanced_batch",
+    "check_data_spec",
     "load_dataset",
     "parse_data_spec",
     "with_input_noise",
@@ -82,6 +83,35 @@ def parse_data_spec(spec: str) -> tuple[str, dict[str, Any]]:
             )
     options = {**options_of(factory, exclude=_RESERVED), **_WRAPPERS}
     return name, parse_kwargs(rest, options, what=f"data set {name}")
+
+
+MAX_ELEMENTS = 10**9
+"""The most input numbers a synthetic data spec may ask for ((n + n_test) x d, 4 GB of float32)."""
+
+
+def check_data_spec(spec: str) -> None:
+    """What a data spec sets that can be checked without loading it: names and option types
+    (:func:`parse_data_spec`), the sizes of the synthetic sets against :data:`MAX_ELEMENTS`, and
+    the noise wrappers' ranges; one :class:`UserError` line."""
+    name, options = parse_data_spec(spec)
+    defaults = options_of(_FACTORIES[name], exclude=_RESERVED)
+    if {"n", "d"} <= set(defaults):
+        factory = inspect.signature(_FACTORIES[name]).parameters
+        size = {k: options.get(k, factory[k].default) for k in ("n", "d", "n_test") if k in factory}
+        if size["n"] < 1 or size["d"] < 1 or size.get("n_test", 0) < 0:
+            raise UserError(f"data spec {spec!r}: n and d must be >= 1 and n_test >= 0, got {size}")
+        elements = (size["n"] + size.get("n_test", 0)) * size["d"]
+        if elements > MAX_ELEMENTS:
+            raise UserError(
+                f"data spec {spec!r} asks for {elements:,} input numbers, more than noprune builds "
+                f"({MAX_ELEMENTS:,}, 4 GB of float32)"
+            )
+    if not 0.0 <= options.get("label_noise", 0.0) <= 1.0:
+        raise UserError(
+            f"data spec {spec!r}: label_noise is a fraction in [0, 1], got {options['label_noise']}"
+        )
+    if not 0.0 <= options.get("input_noise", 0.0) < float("inf"):
+        raise UserError(f"data spec {spec!r}: input_noise is a variance >= 0, got {options['input_noise']}")
 
 
 def load_dataset(spec: str, *, seed: int = 0, root: str | os.PathLike | None = None) -> Dataset:

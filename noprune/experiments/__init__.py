@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from noprune.config import ExperimentConfig
-from noprune.data import load_dataset, parse_data_spec
+from noprune.data import check_data_spec, load_dataset
 from noprune.errors import UnknownNameError, UserError
 from noprune.experiments import (
     accuracy,
@@ -116,7 +116,7 @@ def check_run(config: ExperimentConfig) -> None:
     one :class:`UserError` line, before a sweep stores anything or ingest takes a result."""
     experiment = get_experiment(config.experiment)
     if not experiment.own_data:
-        parse_data_spec(config.data)
+        check_data_spec(config.data)
     check_config(config)
 
 

@@ -9,6 +9,7 @@ the global RNG is never touched.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import torch
@@ -26,6 +27,10 @@ from noprune.specs import split_spec
 __all__ = ["INITS", "MODELS", "build_model", "check_model_spec", "initialize"]
 
 DEFAULT_MLP_WIDTHS: tuple[int, ...] = (100, 100)
+
+MAX_WEIGHTS = 10**9
+"""The most weights a model spec may ask for (4 GB of float32 weights, before masks, gradients
+and an ensemble's copies): larger widths are refused when the config is read."""
 
 MODELS: dict[str, str] = {
     "mlp": "MLP, ReLU hidden layers; mlp = widths 100,100, mlp:W1,W2,... for any widths",
@@ -128,12 +133,22 @@ def check_model_spec(spec: str) -> None:
     if name in PLUGINS or name == "timm":
         return
     if name in ("mlp", "mlp_nobias"):
-        _parse_widths(spec, rest)
+        widths = _parse_widths(spec, rest)
+        least = sum(a * b for a, b in itertools.pairwise(widths)) + 2 * sum(widths)
     elif name == "cnn":
-        if rest and len(_parse_widths(spec, rest)) != 3:
+        widths = _parse_widths(spec, rest) if rest else WIDTHS
+        if len(widths) != 3:
             raise UserError(f"model spec {spec!r}: cnn takes three widths C1,C2,H (e.g. cnn:8,16,32)")
+        least = 9 * widths[0] * widths[1] + widths[1] * widths[2]
     elif rest:
         raise UserError(f"model {name} takes no options; use {name!r} instead of {spec!r}")
+    else:
+        return
+    if least > MAX_WEIGHTS:
+        raise UserError(
+            f"model spec {spec!r} has at least {least:,} weights, more than noprune builds "
+            f"({MAX_WEIGHTS:,}, 4 GB of float32 before masks and gradients); give smaller widths"
+        )
 
 
 def _split(spec: str) -> tuple[str, str]:
