@@ -140,8 +140,8 @@ def check_label_rows(labels: np.ndarray) -> None:
 @dataclass(frozen=True)
 class Runs:
     """How K masks in file order repeat their neighbours: the draws whose mask equals the one
-    before (``adjacent``), the number exchangeable draws would give given the masks' multiset
-    (``expected``, along the sequence), and the p-value of :func:`mask_runs`."""
+    before (``adjacent``), its mean over every order of the same masks (``expected`` =
+    sum_c n_c (n_c - 1) / K, n_c the copies of mask c), and the p-value of :func:`mask_runs`."""
 
     rows: int
     distinct: int
@@ -179,7 +179,8 @@ def mask_runs(packed: np.ndarray) -> Runs:
     grid = max(1, math.ceil(math.log2(k)) + 1)
     v = 2.0 ** min(grid - 1, max(0, math.ceil(math.log2(max(variance, 1.0)))))
     p_value = 1.0 if excess <= 0 else min(1.0, grid * math.exp(-(excess**2) / (2 * (v + excess / 3))))
-    return Runs(k, len(counts), adjacent, float(q.sum()), p_value)
+    expected = float((counts * (counts - 1)).sum()) / k  # E[adjacent] over the K! orders
+    return Runs(k, len(counts), adjacent, expected, p_value)
 
 
 def check_mask_order(packed: np.ndarray) -> None:
