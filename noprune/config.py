@@ -22,6 +22,9 @@ import pruners
 from noprune.errors import UserError
 from noprune.specs import convert
 
+SEED_LIMIT = 2**63
+"""Seeds are in 0 .. 2^63 - 1 (torch's generators take 64-bit seeds; derived streams add to them)."""
+
 OPTIMIZERS = ("sgd", "adam")
 LR_SCHEDULES = ("constant", "cosine", "step")
 

@@ -33,6 +33,7 @@ import numpy as np
 
 import infotheory
 from infotheory import Estimate
+from noprune.config import SEED_LIMIT
 from noprune.errors import UserError
 
 FORMATS = (".npy", ".csv", ".txt", ".json")
@@ -458,8 +459,8 @@ def information_from_files(
         raise UserError(f"--alpha must be in (0, 1), got {alpha:g}")
     if permutations < 0:
         raise UserError(f"--permutations must be 0 (no detector) or more, got {permutations}")
-    if not 0 <= seed < 2**63:
-        raise UserError(f"--seed must be in 0..{2**63 - 1}, got {seed}")
+    if not 0 <= seed < SEED_LIMIT:
+        raise UserError(f"--seed must be in 0..{SEED_LIMIT - 1}, got {seed}")
     packed, p_bits, nnz = load_masks(mask_paths)
     if labels is not None:
         y = load_labels(labels, len(packed))

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 import pruners
-from noprune.config import ExperimentConfig, TrainConfig, canonical, run_key
+from noprune.config import SEED_LIMIT, ExperimentConfig, TrainConfig, canonical, run_key
 from noprune.data import Dataset, balanced_batch, load_dataset
 from noprune.ensemble import EnsembleData, StackedMLP, prune_ensemble
 from noprune.errors import UnknownNameError, UserError
@@ -53,10 +53,6 @@ def check_config(config: ExperimentConfig) -> None:
     check_model_spec(config.model)
     _check_numbers(config)
     _check_pruner(config)
-
-
-SEED_LIMIT = 2**63
-"""Seeds are in 0 .. 2^63 - 1 (torch's generators take 64-bit seeds; derived streams add to them)."""
 
 
 def _check_numbers(config: ExperimentConfig) -> None:
@@ -97,19 +93,13 @@ def _check_numbers(config: ExperimentConfig) -> None:
 
 
 def _check_pruner(config: ExperimentConfig) -> None:
-    """The pruner's own validation of its settings, and of its schedule at the density, before
-    any run (the training steps it derives from the data are checked when the run starts)."""
+    """The pruner's own validation of its settings, and of its scope and schedule at the density,
+    before any run. Steps per epoch need the data: exact at full batch (1), else a stand-in that
+    refuses no rewind step (the run checks again with the data)."""
     prune = config.prune
-    cls = pruners.PRUNERS[prune.pruner]
-    fields = {f.name for f in dataclasses.fields(cls)}
-    settings = prune.pruner_settings()
-    if "train_steps" in fields:  # exact at full batch; else the steps per epoch need the data
-        per_epoch = 1 if config.train.batch_size == 0 else max(1, prune.rewind_step + 1)
-        settings["train_steps"] = prune.pretrain_epochs * per_epoch
-    if "rewind_step" in fields:
-        settings["rewind_step"] = prune.rewind_step
+    per_epoch = 1 if config.train.batch_size == 0 else max(1, prune.rewind_step + 1)
+    pruner = _pruner(config, per_epoch)
     try:
-        pruner = cls(**settings)
         if prune.scope not in pruner.scopes:
             raise ValueError(
                 f"it sets each layer's density itself: scope must be {' or '.join(pruner.scopes)}"
@@ -125,12 +115,17 @@ def make_pruner(config: ExperimentConfig, data: Dataset) -> pruners.Pruner:
     """The pruner with its settings (``prune.settings``), and for the fields noprune derives
     (``config.DERIVED_SETTINGS``) the training steps per round from ``prune.pretrain_epochs``
     and the rewind step from ``prune.rewind_step``."""
+    return _pruner(config, config.train.steps_per_epoch(data.n_train))
+
+
+def _pruner(config: ExperimentConfig, steps_per_epoch: int) -> pruners.Pruner:
+    """:func:`make_pruner` with the steps per epoch given (the data decides them)."""
     prune = config.prune
     cls = pruners.PRUNERS[prune.pruner]
     fields = {f.name for f in dataclasses.fields(cls)}
     settings = prune.pruner_settings()
     if "train_steps" in fields:
-        settings["train_steps"] = prune.pretrain_epochs * config.train.steps_per_epoch(data.n_train)
+        settings["train_steps"] = prune.pretrain_epochs * steps_per_epoch
     if "rewind_step" in fields:
         settings["rewind_step"] = prune.rewind_step
     elif prune.rewind_step:

@@ -1688,7 +1688,7 @@ EXPECTED: dict[str, str] = {
     "run: --set a model of ten billion weights": "has at least 10,000,400,000 weights, more than",
     "prune: a model of ten billion weights": "has at least 10,000,400,000 weights",
     "run: --set a data set of 1e11 numbers": "asks for 100,100,000,000 input numbers",
-    "run: --set a data set of no points": "n and d must be >= 1",
+    "run: --set a data set of no points": "n must be >= 1, got 0",
     "run: --set label noise of 2": "label_noise is a fraction in [0, 1], got 2.0",
     "run: --set a negative input noise": "input_noise is a variance >= 0, got -1.0",
 }

@@ -94,13 +94,11 @@ def check_data_spec(spec: str) -> None:
     (:func:`parse_data_spec`), the sizes of the synthetic sets against :data:`MAX_ELEMENTS`, and
     the noise wrappers' ranges; one :class:`UserError` line."""
     name, options = parse_data_spec(spec)
-    defaults = options_of(_FACTORIES[name], exclude=_RESERVED)
-    if {"n", "d"} <= set(defaults):
-        factory = inspect.signature(_FACTORIES[name]).parameters
-        size = {k: options.get(k, factory[k].default) for k in ("n", "d", "n_test") if k in factory}
-        if size["n"] < 1 or size["d"] < 1 or size.get("n_test", 0) < 0:
-            raise UserError(f"data spec {spec!r}: n and d must be >= 1 and n_test >= 0, got {size}")
-        elements = (size["n"] + size.get("n_test", 0)) * size["d"]
+    factory = inspect.signature(_FACTORIES[name]).parameters
+    if {"n", "d", "n_test"} <= set(factory):
+        size = {k: options.get(k, factory[k].default) for k in ("n", "d", "n_test")}
+        synthetic.check_sizes(**size)
+        elements = (size["n"] + size["n_test"]) * size["d"]
         if elements > MAX_ELEMENTS:
             raise UserError(
                 f"data spec {spec!r} asks for {elements:,} input numbers, more than noprune builds "

@@ -22,7 +22,7 @@ import torch
 from noprune.data.base import Dataset, make_generator, random_labels, require
 
 
-def _check_sizes(n: int, d: int, n_test: int) -> None:
+def check_sizes(n: int, d: int, n_test: int) -> None:
     require(n >= 1, f"n must be >= 1, got {n}")
     require(d >= 1, f"d must be >= 1, got {d}")
     require(n_test >= 0, f"n_test must be >= 0, got {n_test}")
@@ -30,7 +30,7 @@ def _check_sizes(n: int, d: int, n_test: int) -> None:
 
 def gaussian(*, n: int = 30, d: int = 30, n_test: int = 1000, seed: int) -> Dataset:
     """E1: n Gaussian points in R^d, random binary labels; test: fresh points, fresh labels."""
-    _check_sizes(n, d, n_test)
+    check_sizes(n, d, n_test)
     g_train, g_test = make_generator(seed, "gaussian/train"), make_generator(seed, "gaussian/test")
     x = torch.randn(n, d, generator=g_train)
     y = random_labels(n, g_train)
@@ -46,7 +46,7 @@ def _on_sphere(n: int, d: int, radius: float, generator: torch.Generator) -> tor
 
 def sphere(*, n: int = 100, d: int = 20, radius: float = 1.0, n_test: int = 1000, seed: int) -> Dataset:
     """E5: n points uniform on the sphere of radius ``radius`` in R^d, random labels {0, 1}."""
-    _check_sizes(n, d, n_test)
+    check_sizes(n, d, n_test)
     require(radius > 0, f"radius must be > 0, got {radius}")
     g_train, g_test = make_generator(seed, "sphere/train"), make_generator(seed, "sphere/test")
     x = _on_sphere(n, d, radius, g_train)
@@ -87,7 +87,7 @@ def teacher(
     ``y_train - clean == noise`` exactly), ``test_clean`` = teacher(x_test) [n_test, 1]. Test
     labels are the clean teacher outputs plus fresh noise of the same variance.
     """
-    _check_sizes(n, d, n_test)
+    check_sizes(n, d, n_test)
     require(width >= 1, f"width must be >= 1, got {width}")
     require(noise_variance >= 0, f"noise_variance must be >= 0, got {noise_variance}")
     weights = _teacher_weights(d, width, make_generator(seed, "teacher/weights"))

@@ -94,9 +94,8 @@ def _image_shape(name: str, input_shape: tuple[int, ...]) -> tuple[int, int, int
 
 
 def _build(spec: str, input_shape: tuple[int, ...], num_classes: int) -> tuple[str, nn.Module]:
+    check_model_spec(spec)
     name, rest = _split(spec)
-    if name not in MODELS:
-        raise UnknownNameError("model", name, list(MODELS))
     if name in PLUGINS:
         return name, PLUGINS[name](rest, tuple(input_shape), num_classes)
     if name in ("mlp", "mlp_nobias"):
@@ -105,12 +104,8 @@ def _build(spec: str, input_shape: tuple[int, ...], num_classes: int) -> tuple[s
         return name, MLP(in_features, widths, num_classes, bias=name == "mlp")
     if name == "cnn":
         widths = _parse_widths(spec, rest) if rest else WIDTHS
-        if len(widths) != 3:
-            raise UserError(f"model spec {spec!r}: cnn takes three widths C1,C2,H (e.g. cnn:8,16,32)")
         channels = _image_shape(name, input_shape)[0]
         return name, SmallCNN(channels, num_classes, widths)
-    if rest and name != "timm":
-        raise UserError(f"model {name} takes no options; use {name!r} instead of {spec!r}")
     if name == "lenet_300_100":
         return name, lenet_300_100(int(torch.Size(input_shape).numel()), num_classes)
     channels = _image_shape(name, input_shape)[0]
