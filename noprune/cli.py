@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from noprune import __version__, progress
 from noprune.errors import TrainingDiverged, UnknownNameError, UserError
-from noprune.paths import SUITES_DIR, inside, output_folder
+from noprune.paths import SUITES_DIR, inside, output_folder, write_text
 
 if TYPE_CHECKING:
     from noprune.config import TrainConfig
@@ -374,7 +374,7 @@ def cmd_prune(args: argparse.Namespace) -> None:
     report = outcome.report
     outcome.masks.save(out / "masks.safetensors", metadata={"pruner": args.pruner, "density": f"{density!r}"})
     save_state(outcome.init_state, out / "init.safetensors")
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_text(out / "report.json", json.dumps(report, indent=2) + "\n")
     what = "parameters (weights and biases)" if args.prune_biases else "weights"
     print(
         f"{args.pruner} on {args.model} / {args.data}: kept {report['nnz']} of {report['numel']} {what} "
@@ -463,14 +463,14 @@ def run_suite(args: argparse.Namespace, argv: Sequence[str], executor: object) -
 
         # the files first: a reader that stops early (noprune run | head) must not cost them
         rows = store.rows(suite.name)
-        paths = write_results(
-            rows,
-            suite.name,
-            results,
-            metrics=metrics,
-            command=command,
-            experiments=EXPERIMENTS,
-        )
+        try:
+            paths = write_results(
+                rows, suite.name, results, metrics=metrics, command=command, experiments=EXPERIMENTS
+            )
+        except UserError as error:  # a full disk: every run is stored, only the files are not
+            raise UserError(
+                f"{error}; the runs are stored: rerun the same command to write the files"
+            ) from None
         print(
             f"{summary.done} done, {summary.failed} failed, {summary.skipped} already done "
             f"({summary.seconds:.1f} s)"
@@ -490,7 +490,7 @@ def run_suite(args: argparse.Namespace, argv: Sequence[str], executor: object) -
 def open_existing(path: str):
     from noprune.sweep.store import Store
 
-    return Store.open(path, create=False)
+    return Store.read(path)
 
 
 def cmd_status(args: argparse.Namespace) -> None:
@@ -583,6 +583,8 @@ def cmd_plot(args: argparse.Namespace) -> None:
     records = stored_records(args.store, args.suite, args.metric)
     output_folder(out.parent, "--out")
     paths = plot_metric(records, args.metric, out)
+    if not paths:
+        raise UserError(f"nothing to plot: no task of these runs has {args.metric} at more than one density")
     log.info("wrote " + ", ".join(str(p) for p in paths))
 
 

@@ -41,7 +41,7 @@ def load_runs(source: str | os.PathLike, suite: str | None = None) -> pandas.Dat
         if suite is not None:
             raise UserError(f"{path} holds one suite's runs; pass suite=None")
     else:
-        with Store.open(path, create=False) as store:
+        with Store.read(path) as store:
             rows = store.rows(suite)
     if not rows:
         return pandas.DataFrame(columns=list(RUN_COLUMNS))

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Any
 
 from noprune.errors import UserError
 
@@ -44,4 +47,35 @@ def inside(root: Path, name: str, flag: str) -> Path:
     path = root / name
     if not path.resolve().is_relative_to(root.resolve()) or path.resolve() == root.resolve():
         raise UserError(f"{flag} {root}: {name!r} would write outside it")
+    return path
+
+
+@contextmanager
+def replacing(path: Path, *, binary: bool = False, newline: str | None = None) -> Iterator[IO[Any]]:
+    """A file through which to write ``path``: it lies beside ``path`` under a temporary name and
+    replaces it only once complete, so a write that fails (a full disk) or is interrupted leaves
+    the earlier file, or none, never a part of one. A failure is one :class:`UserError` line
+    naming ``path``."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        if binary:
+            with open(temporary, "wb") as handle:
+                yield handle
+        else:
+            with open(temporary, "w", encoding="utf-8", newline=newline) as handle:
+                yield handle
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise UserError(f"cannot write {path}: {error.strerror or error}") from None
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` whole or not at all (:func:`replacing`)."""
+    with replacing(path) as handle:
+        handle.write(text)
     return path

@@ -336,7 +336,83 @@ def test_a_read_only_store_folder_gives_one_line(tmp_path, plugin):
         files = {p.name: p.read_bytes() for p in store.parent.iterdir()}
         result = noprune(plugin, *run_args(suite(tmp_path, runs=3, die=0), store), *results)
         assert result.returncode == 2
-        assert "store" in one_error_line(result.stderr)
+        assert "cannot be written (read-only)" in one_error_line(result.stderr)
         status = noprune(plugin, "status", "--store", str(store))
-        assert status.returncode == 0 or "store" in one_error_line(status.stderr)
+        assert status.returncode == 0, status.stderr
+        assert status.stdout.splitlines()[1].split() == ["faults", "2", "0", "0", "0"]
+        board = noprune(plugin, "leaderboard", "faults", "--store", str(store))
+        assert board.returncode == 0 and "(2)" in board.stdout, board.stderr
         assert {p.name: p.read_bytes() for p in store.parent.iterdir()} == files
+
+
+@contextlib.contextmanager
+def small_disk(folder: Path, kib: int):
+    """``folder`` as a file system of ``kib`` KiB (a tmpfs; root only, skipped elsewhere)."""
+    folder.mkdir()
+    mount = shutil.which("mount")
+    made = (
+        os.geteuid() == 0
+        and mount
+        and subprocess.run(
+            [mount, "-t", "tmpfs", "-o", f"size={kib}k", "tmpfs", str(folder)], capture_output=True
+        )
+    )
+    if not made or made.returncode != 0:
+        pytest.skip("only root that may mount a tmpfs can give a test a full disk")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+def fill(folder: Path) -> None:
+    """Take every free byte of ``folder``'s file system."""
+    with contextlib.suppress(OSError), open(folder / "filler", "wb", buffering=0) as handle:
+        while True:
+            handle.write(b"\0" * 4096)
+
+
+def test_a_full_disk_is_named_and_leaves_no_store_that_later_runs_refuse(tmp_path, plugin):
+    """A store whose first write fails for lack of room leaves no file behind; a healthy store
+    on a disk that has since filled is called full, not corrupt, by run and status, and is
+    byte-identical after both; with room again the sweep resumes."""
+    quiet = ["--results", str(tmp_path / "res"), "--no-progress"]
+    with small_disk(tmp_path / "tiny", 12) as disk:
+        fill(disk)
+        first = noprune(plugin, *run_args(suite(tmp_path, runs=2, die=0), disk / "s.sqlite"), *quiet)
+        assert first.returncode == 2
+        assert "the disk holding it is full" in one_error_line(first.stderr)
+        assert sorted(p.name for p in disk.iterdir()) == ["filler"]
+    with small_disk(tmp_path / "small", 512) as disk:
+        store = disk / "s.sqlite"
+        assert noprune(plugin, *run_args(suite(tmp_path, runs=2, die=0), store), *quiet).returncode == 0
+        fill(disk)
+        files = {p.name: p.read_bytes() for p in disk.iterdir() if p.name != "filler"}
+        for args in (
+            run_args(suite(tmp_path, runs=3, die=0), store) + quiet,
+            ["status", "--store", str(store)],
+        ):
+            result = noprune(plugin, *args)
+            assert result.returncode == 2
+            assert "the disk holding it is full" in one_error_line(result.stderr)
+        assert {p.name: p.read_bytes() for p in disk.iterdir() if p.name != "filler"} == files
+        (disk / "filler").unlink()
+        resumed = noprune(plugin, *run_args(suite(tmp_path, runs=3, die=0), store), *quiet)
+        assert resumed.returncode == 0, resumed.stderr
+        assert [s for s, _, _ in rows(store).values()] == ["done"] * 3
+
+
+def test_results_that_do_not_fit_name_their_file_and_leave_no_part_of_it(tmp_path, plugin):
+    """A results folder on a full disk: one line naming the file that did not fit, the runs
+    stored, and no partly written file in the folder."""
+    store = tmp_path / "s.sqlite"
+    with small_disk(tmp_path / "res", 64) as disk:
+        fill(disk)
+        args = run_args(suite(tmp_path, runs=2, die=0), store)[:-2]
+        result = noprune(plugin, *args, "--results", str(disk), "--quiet")
+        assert result.returncode == 2
+        line = one_error_line(result.stderr)
+        assert "No space left on device; the runs are stored" in line and "cannot write " in line
+        assert [s for s, _, _ in rows(store).values()] == ["done"] * 2
+        left = [p for p in disk.rglob("*") if p.is_file() and p.name != "filler"]
+        assert all(p.stat().st_size > 0 and not p.name.endswith(".part") for p in left), left

@@ -27,6 +27,7 @@ from tabulate import tabulate
 import pruners
 from noprune.config import flat_config, flat_defaults, pruner_settings
 from noprune.errors import UserError
+from noprune.paths import write_text
 from noprune.report.dense_equivalent import METRIC, DenseCurve, dense_curves, match_key
 from noprune.report.leaderboard import (
     Record,
@@ -227,8 +228,9 @@ def write_report(results_dir: Path, out: Path | None = None) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     figures = [p for p in plot_dense_curves(records, out.parent / "dense_equivalent") if p.suffix == ".png"]
     links = "".join(f"![E7: sparse networks on the dense curve]({p.name})\n\n" for p in figures)
-    out.write_text(
+    write_text(
+        out,
         f"# Report: nnz, I(mask; data), p_eff, memorisation and Lipschitz side by side\n\n"
-        f"Produced by `noprune report` from the committed runs of the suites {suites}.\n\n{links}{body}"
+        f"Produced by `noprune report` from the committed runs of the suites {suites}.\n\n{links}{body}",
     )
     return out

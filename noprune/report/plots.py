@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import pruners
 from noprune.config import flat_config
+from noprune.paths import replacing
 from noprune.report import references
 from noprune.report.leaderboard import (
     Record,
@@ -46,8 +47,10 @@ def save_figure(fig: Figure, stem: Path) -> list[Path]:
     file) and return both paths."""
     stem.parent.mkdir(parents=True, exist_ok=True)
     png, pdf = stem.parent / f"{stem.name}.png", stem.parent / f"{stem.name}.pdf"
-    fig.savefig(png, dpi=150, bbox_inches="tight")
-    fig.savefig(pdf, bbox_inches="tight", metadata={"CreationDate": None})
+    with replacing(png, binary=True) as handle:
+        fig.savefig(handle, format="png", dpi=150, bbox_inches="tight")
+    with replacing(pdf, binary=True) as handle:
+        fig.savefig(handle, format="pdf", bbox_inches="tight", metadata={"CreationDate": None})
     return [png, pdf]
 
 

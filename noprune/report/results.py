@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Any
 
 from noprune.errors import UserError
+from noprune.paths import write_text
 from noprune.report.leaderboard import build_tables, render
 from noprune.report.plots import plot_metric
 from noprune.sweep.provenance import git_state, package_version
@@ -99,7 +100,7 @@ def write_results(
         for figure in experiment.figures:  # each experiment's own figures
             figures += figure(by_experiment[name], out_dir)
     leaderboard = out_dir / "leaderboard.md"
-    leaderboard.write_text(text.rstrip("\n") + "\n" + figure_links(figures))
+    write_text(leaderboard, text.rstrip("\n") + "\n" + figure_links(figures))
     paths = [leaderboard, *figures]
     csv_path = write_rows(rows, out_dir / "runs.csv")
     if kept:
@@ -122,7 +123,7 @@ def write_results(
         "compute_seconds": compute_seconds(rows),
     }
     path = out_dir / "provenance.json"
-    path.write_text(json.dumps(provenance, indent=2) + "\n")
+    write_text(path, json.dumps(provenance, indent=2) + "\n")
     paths.append(path)
     return paths
 

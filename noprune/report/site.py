@@ -20,6 +20,8 @@ from urllib.parse import quote
 
 import markdown
 
+from noprune.paths import write_text
+
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 80em; padding: 0 1em; color: #222; }
 nav a { margin-right: 1em; }
@@ -172,7 +174,7 @@ def _write(path: Path, title: str, nav: str, body: str) -> Path:
         f"<title>{_text(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
         f"{nav}\n<h1>{_text(title)}</h1>\n{body}\n<script>{SORT_SCRIPT}</script>\n</body>\n</html>\n"
     )
-    path.write_text(page)
+    write_text(path, page)
     return path
 
 

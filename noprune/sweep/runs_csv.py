@@ -40,6 +40,7 @@ from noprune.config import (
     nest,
 )
 from noprune.errors import UserError
+from noprune.paths import replacing
 from noprune.sweep.store import PROVENANCE
 
 RUN_COLUMNS = ("key", "status", "experiment", "error", "started", "finished", *PROVENANCE)
@@ -58,7 +59,7 @@ def write_rows(rows: Iterable[Mapping[str, Any]], path: Path) -> Path:
     metric_names = sorted(set().union(*metrics)) if metrics else []
     metric_columns = {m: _metric_column(m, taken) for m in metric_names}
     header = [*RUN_COLUMNS, *config_columns, *metric_columns.values()]
-    with open(path, "w", newline="") as f:
+    with replacing(path, newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(header)
         for row, flat, measured in zip(rows, flats, metrics, strict=True):

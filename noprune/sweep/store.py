@@ -18,10 +18,11 @@ import os
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.request import pathname2url
 
 from noprune.errors import UserError
 from noprune.paths import output_folder
@@ -96,6 +97,9 @@ class Store:
     # -- opening ------------------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | os.PathLike, *, create: bool = True) -> Store:
+        """A handle to write into (a driver's, or ingest's); ``create=False`` refuses a path
+        that holds no store yet. A store in a folder that cannot be written is refused here
+        with one line (:meth:`read` reads it)."""
         path = Path(path)
         if path.exists():
             check_is_ours(path)
@@ -103,6 +107,13 @@ class Store:
             raise StoreError(f"no store at {path}; run a suite first or pass --store PATH")
         else:
             output_folder(path.parent, "--store")
+        if path.exists() and not os.access(path.parent, os.W_OK):
+            raise StoreError(
+                f"the store {path} lies in a folder that cannot be written (read-only); it can be "
+                "read (status, leaderboard, plot), not written; pass --store PATH"
+            )
+        made = [] if path.exists() else [path, *beside(path)]
+        db = None
         try:
             db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
@@ -114,13 +125,28 @@ class Store:
                             db.execute(statement)
                     db.execute(f"PRAGMA application_id={APPLICATION_ID}")
                     db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        except sqlite3.OperationalError as error:  # a folder or file we may not write
-            raise StoreError(f"cannot open the store {path} ({error}); pass --store PATH") from None
         except sqlite3.DatabaseError as error:
-            raise StoreError(
-                f"{path} is corrupt or not a noprune store ({error}); pass --store NEW_PATH"
-            ) from None
+            if db is not None:
+                db.close()
+            for file in made:  # a first write that failed leaves nothing a later run refuses
+                with suppress(OSError):
+                    file.unlink(missing_ok=True)
+            why = disk_problem(path) or error
+            raise StoreError(f"cannot open the store {path}: {why}; pass --store PATH") from None
         return cls(path, db)
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> Store:
+        """A read-only handle on an existing store (status, leaderboards, plots, data frames):
+        it writes nothing, so it also reads a store in a read-only folder."""
+        path = Path(path)
+        if not path.exists():
+            raise StoreError(f"no store at {path}; run a suite first or pass --store PATH")
+        check_is_ours(path)
+        try:
+            return cls(path, connect_read_only(path))
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"cannot read the store {path} ({error})") from None
 
     def close(self) -> None:
         self.unlock()
@@ -309,15 +335,56 @@ class Store:
 def check_is_ours(path: Path) -> None:
     """Refuse, without writing, a file that is not a SQLite database with our application id
     (the -wal and -shm files a read-only look at a WAL store makes are removed if it is refused)."""
-    beside = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
-    there = [f.exists() for f in beside]
+    files = beside(path)
+    there = [f.exists() for f in files]
     try:
         _check_is_ours(path)
     except StoreError:
-        for file, existed in zip(beside, there, strict=True):
+        for file, existed in zip(files, there, strict=True):
             if not existed:
-                file.unlink(missing_ok=True)
+                with suppress(OSError):  # a read-only folder, where SQLite made none either
+                    file.unlink(missing_ok=True)
         raise
+
+
+def beside(path: Path) -> list[Path]:
+    """The files SQLite keeps beside a WAL store: its write-ahead log and shared memory."""
+    return [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+
+
+FULL_BYTES = 1 << 20  # less free space than this beside a store that SQLite failed on: full
+
+
+def disk_problem(path: Path) -> str | None:
+    """Why SQLite may have failed on ``path`` for want of room or rights, named for what it is
+    (SQLite says "disk I/O error" or "unable to open database file"), or None."""
+    folder = path.absolute().parent
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return None
+    if not os.access(folder, os.W_OK):
+        return f"its folder {folder} cannot be written (read-only)"
+    free = stats.f_bavail * stats.f_frsize
+    if free < FULL_BYTES:
+        return f"the disk holding it is full ({free // 1024} KiB free)"
+    return None
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that never writes. SQLite reads a WAL store through its ``-shm`` file and
+    makes one if it is missing; where the folder is read-only it cannot, and the file is read
+    as it lies on disk (SQLite's ``immutable`` mode: valid because nothing can write there)."""
+    uri = f"file:{pathname2url(str(path.absolute()))}"
+    db = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+    try:
+        db.execute("PRAGMA application_id").fetchone()
+        return db
+    except sqlite3.OperationalError:
+        db.close()
+        if os.access(path.parent, os.W_OK):
+            raise
+    return sqlite3.connect(f"{uri}?immutable=1", uri=True)
 
 
 def _check_is_ours(path: Path) -> None:
@@ -331,7 +398,7 @@ def _check_is_ours(path: Path) -> None:
     if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
         raise StoreError(f"{path} is not a noprune store (not an SQLite database); pass --store NEW_PATH")
     try:  # read-only: the application id may still sit in the write-ahead log
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        db = connect_read_only(path)
         application_id = db.execute("PRAGMA application_id").fetchone()[0]
         version = db.execute("PRAGMA user_version").fetchone()[0]
         ok, columns = "ok", {}
@@ -341,6 +408,12 @@ def _check_is_ours(path: Path) -> None:
                 columns = {t: table_columns(db, t) for t in COLUMNS}
         db.close()
     except sqlite3.DatabaseError as error:
+        problem = disk_problem(path)
+        if problem:
+            raise StoreError(
+                f"cannot read the store {path}: {problem}; it was left untouched; free space or "
+                "pass --store PATH"
+            ) from None
         raise StoreError(
             f"{path} is corrupt ({error}); it was left untouched; pass --store NEW_PATH"
         ) from None
