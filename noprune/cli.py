@@ -16,7 +16,7 @@ import signal
 import sqlite3
 import sys
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -442,8 +442,12 @@ def run_suite(args: argparse.Namespace, argv: Sequence[str], executor: object) -
     output_folder(results, "--results", create=False)
     if args.json_dir:
         output_folder(args.json_dir, "--json-dir")
+    metrics = args.metric or list(suite.metrics)
     with Store.open(args.store) as store:
         store.lock()
+        stored = [Record.from_row(row) for row in store.rows(suite.name)]
+        if any(r.status == "done" for r in stored):  # a typo fails now, not after the sweep
+            check_metrics(stored, metrics, f"suite {suite.name}")
         log.info(f"suite {suite.name}: {len(configs)} runs ({suite.description}); store {args.store}")
         summary = run_sweep(
             suite,
@@ -457,12 +461,13 @@ def run_suite(args: argparse.Namespace, argv: Sequence[str], executor: object) -
             batch=args.batch,
             when_idle=prepare,
         )
-        metrics = args.metric or list(suite.metrics)
         command = "noprune " + " ".join(argv)
         from noprune.experiments import EXPERIMENTS
 
         # the files first: a reader that stops early (noprune run | head) must not cost them
         rows = store.rows(suite.name)
+        if any(row["status"] == "done" for row in rows):  # all failed: the files say so, exit 1
+            check_metrics(map(Record.from_row, rows), metrics, f"suite {suite.name}", stored=True)
         try:
             paths = write_results(
                 rows, suite.name, results, metrics=metrics, command=command, experiments=EXPERIMENTS
@@ -553,19 +558,28 @@ def stored_records(store_path: str, suite: str | None, metric: str) -> list:
     from noprune.sweep.store import Record
 
     records = [Record.from_row(row) for row in stored_rows(store_path, suite)]
+    check_metrics(records, [metric], f"suite {suite}" if suite else store_path)
+    return records
+
+
+def check_metrics(records: Iterable, metrics: Sequence[str], where: str, *, stored: bool = False) -> None:
+    """Refuse, in one line, a metric that no finished run records (a typo in ``--metric`` or a
+    suite's ``metrics``). ``stored``: the runs are stored and only their files are refused."""
+    done = [r for r in records if r.status == "done" and r.metrics]
     names = sorted(
         {
             name
-            for r in records
-            if r.status == "done" and r.metrics
+            for r in done
             for name, value in r.metrics.items()
             if isinstance(value, int | float) and not isinstance(value, bool)
         }
     )
-    if metric not in names:
-        where = f"suite {suite}" if suite else store_path
-        raise UserError(f"no finished run of {where} has the metric {metric!r}; it has: {', '.join(names)}")
-    return records
+    missing = [m for m in metrics if m not in names]
+    if missing:
+        after = "; the runs are stored: rerun with another --metric to write the files" if stored else ""
+        raise UserError(
+            f"no finished run of {where} has the metric {missing[0]!r}; it has: {', '.join(names)}{after}"
+        )
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> None:

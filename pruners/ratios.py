@@ -106,6 +106,10 @@ class ERK(LayerRatio):
     color = "darkgray"
     power: float = 1.0
 
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.power) and self.power >= 0.0):  # RigL's erk_power_scale: 0 to 1
+            raise ValueError(f"erk's power must be finite and at least 0 (0 is uniform), got {self.power}")
+
     def layer_densities(self, shapes, density):
         sizes = [math.prod(s) for s in shapes]
         raw = [(sum(s) / math.prod(s)) ** self.power for s in shapes]

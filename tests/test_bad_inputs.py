@@ -1144,6 +1144,9 @@ CASES: dict[str, Callable[[Path], list[str]]] = {
     "prune: smart_ratio in the layerwise scope": prune("--pruner", "smart_ratio", "--scope", "layerwise"),
     "prune: grasp at temperature 0": prune("--pruner", "grasp", "--pruner-setting", "temperature=0"),
     "prune: grasp at temperature -1": prune("--pruner", "grasp", "--pruner-setting", "temperature=-1"),
+    "prune: erk at power -1": prune("--pruner", "erk", "--pruner-setting", "power=-1"),
+    "prune: erk at power nan": prune("--pruner", "erk", "--pruner-setting", "power=nan"),
+    "run: an unknown --metric": run("--metric", "bogus"),
     "prune: synflow on an input shape of 0": prune(
         "--pruner", "synflow", "--pruner-setting", "input_shape=[0]"
     ),
@@ -1658,6 +1661,9 @@ EXPECTED: dict[str, str] = {
     "prune: smart_ratio in the layerwise scope": "pruner smart_ratio: it sets each layer's density itself",
     "prune: grasp at temperature 0": "grasp needs a finite temperature > 0, got 0",
     "prune: grasp at temperature -1": "grasp needs a finite temperature > 0, got -1",
+    "prune: erk at power -1": "erk's power must be finite and at least 0 (0 is uniform), got -1",
+    "prune: erk at power nan": "erk's power must be finite and at least 0 (0 is uniform), got nan",
+    "run: an unknown --metric": "no finished run of suite tiny has the metric 'bogus'",
     "prune: synflow on an input shape of 0": "synflow's input_shape needs positive sizes, got [0]",
     "prune: phew on a ResNet": "pruner phew: phew follows paths through a chain of layers",
     "report: --out an existing folder": "is a folder; give the report's file name",

@@ -372,18 +372,13 @@ def disk_problem(path: Path) -> str | None:
 
 
 def connect_read_only(path: Path) -> sqlite3.Connection:
-    """A connection that never writes. SQLite reads a WAL store through its ``-shm`` file and
-    makes one if it is missing; where the folder is read-only it cannot, and the file is read
-    as it lies on disk (SQLite's ``immutable`` mode: valid because nothing can write there)."""
+    """A connection for reading an existing store (its callers only read). SQLite reads a WAL
+    store through a ``-shm`` file beside it, which it makes if missing and removes when the last
+    connection closes; where the folder is read-only it can do neither, and the file is read as
+    it lies on disk (SQLite's ``immutable`` mode: valid because nothing can write there)."""
     uri = f"file:{pathname2url(str(path.absolute()))}"
-    db = sqlite3.connect(f"{uri}?mode=ro", uri=True)
-    try:
-        db.execute("PRAGMA application_id").fetchone()
-        return db
-    except sqlite3.OperationalError:
-        db.close()
-        if os.access(path.parent, os.W_OK):
-            raise
+    if os.access(path.absolute().parent, os.W_OK):
+        return sqlite3.connect(f"{uri}?mode=rw", uri=True)
     return sqlite3.connect(f"{uri}?immutable=1", uri=True)
 
 
