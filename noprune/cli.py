@@ -16,6 +16,7 @@ import signal
 import sqlite3
 import sys
 import tomllib
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -184,8 +185,9 @@ def build_parser() -> ArgumentParser:
     lb.add_argument("suite", nargs="?", help="one suite (default: every run in the store)")
     lb.add_argument(
         "--metric",
-        default="test_accuracy",
-        help=f"any metric the runs recorded (default test_accuracy), e.g. {metrics}",
+        action="append",
+        help="a metric the runs recorded, repeatable (default: the metrics the suite's file declares, "
+        f"else test_accuracy), e.g. {metrics}",
     )
     lb.add_argument(
         "--format",
@@ -198,11 +200,14 @@ def build_parser() -> ArgumentParser:
     pl.add_argument("suite", nargs="?", help="one suite (default: every run in the store)")
     pl.add_argument(
         "--metric",
-        default="test_accuracy",
-        help=f"any metric the runs recorded (default test_accuracy), e.g. {metrics}",
+        action="append",
+        help="a metric the runs recorded, repeatable (default: the metrics the suite's file declares, "
+        f"else test_accuracy), e.g. {metrics}",
     )
     pl.add_argument(
-        "--out", help="file stem (default: the metric's name in the current folder, e.g. test_accuracy)"
+        "--out",
+        help="file stem (default: the metric's name in the current folder, e.g. test_accuracy; "
+        "with several metrics, STEM_METRIC)",
     )
     add_store_flags(pl)
 
@@ -499,20 +504,32 @@ def open_existing(path: str):
 
 
 def cmd_status(args: argparse.Namespace) -> None:
-    with open_existing(args.store) as store:
-        suites = [args.suite] if args.suite else store.suites()
-        if args.suite and args.suite not in store.suites():
-            raise UserError(f"no suite {args.suite!r} in {args.store}; it has: {', '.join(store.suites())}")
-        # rows marked running are running only while a driver holds the lock; else a killed
-        # driver left them, and the next noprune run on this store runs them again
-        running = "running" if store.driver_running() else "interrupted"
-        print(f"{'suite':<20} {'done':>7} {'failed':>7} {'pending':>7} {running:>11}")
-        for name in suites:
-            c = store.counts(name)
-            print(f"{name:<20} {c['done']:>7} {c['failed']:>7} {c['pending']:>7} {c['running']:>11}")
-        for row in store.rows(args.suite):
-            if row["status"] == "failed" and args.suite:
-                print(f"failed {row['key']}: {(row['error'] or '').splitlines()[0] if row['error'] else ''}")
+    """Each suite's runs by status: every suite of the store, or the one named (found as
+    :func:`stored_rows` finds it)."""
+    if args.suite is None and not args.store.endswith(".csv"):
+        with open_existing(args.store) as store:
+            counted = {name: store.counts(name) for name in store.suites()}
+            failed: list[dict] = []
+            running = store.driver_running()
+    else:
+        rows, source = stored_rows(args.store, args.suite)
+        counted = {args.suite or Path(args.store).parent.name: Counter(r["status"] for r in rows)}
+        failed = [r for r in rows if r["status"] == "failed"]
+        running = source == args.store and Path(args.store).suffix != ".csv" and driver_holds(args.store)
+    # rows marked running are running only while a driver holds the lock; else a killed
+    # driver left them, and the next noprune run on this store runs them again
+    label = "running" if running else "interrupted"
+    print(f"{'suite':<20} {'done':>7} {'failed':>7} {'pending':>7} {label:>11}")
+    for name, c in counted.items():
+        print(f"{name:<20} {c['done']:>7} {c['failed']:>7} {c['pending']:>7} {c['running']:>11}")
+    for row in failed:
+        print(f"failed {row['key']}: {(row['error'] or '').splitlines()[0] if row['error'] else ''}")
+
+
+def driver_holds(store_path: str) -> bool:
+    """Whether a driver runs the store's rows marked running now."""
+    with open_existing(store_path) as store:
+        return store.driver_running()
 
 
 def cmd_ingest(args: argparse.Namespace) -> None:
@@ -528,37 +545,76 @@ def cmd_ingest(args: argparse.Namespace) -> None:
     print(f"ingested {added} results into {args.store} (suite {args.suite}); {skipped} already stored")
 
 
-def stored_rows(store_path: str, suite: str | None, results: str = "results") -> list[dict]:
-    """The runs (of ``suite``, if given) of a store, of a runs.csv given as ``--store``, or, where
-    the default store does not exist, of the committed ``results/SUITE/runs.csv`` (every suite's
-    when none is named): leaderboards and plots re-render without the store that made them."""
+def stored_rows(store_path: str, suite: str | None, results: str = "results") -> tuple[list[dict], str]:
+    """The runs (of ``suite``, if given) and where they were read: a runs.csv given as
+    ``--store``; else the store, where it holds the suite; else the committed
+    ``results/SUITE/runs.csv`` (saying so), whether the store exists or not. Leaderboards, plots
+    and status of a committed suite need no store; a store that does not exist is an error only
+    when it was named and nothing else holds the suite (or no suite was named)."""
     from noprune.sweep.runs_csv import read_rows
 
-    if store_path.endswith(".csv"):
-        return read_rows(Path(store_path))
-    if store_path == DEFAULT_STORE and not Path(store_path).exists():
-        files = [Path(results, suite, "runs.csv")] if suite else sorted(Path(results).glob("*/runs.csv"))
-        files = [f for f in files if f.is_file()]
-        if not files:
-            where = f"{results}/{suite}/runs.csv" if suite else f"{results}/*/runs.csv"
-            raise UserError(f"no store at {store_path} and no {where} to read runs from")
-        log.info(f"no store at {store_path}; reading {', '.join(map(str, files))}")
-        by_key = {row["key"]: row for f in files for row in read_rows(f)}  # a run in two suites once
-        return [by_key[k] for k in sorted(by_key)]
-    with open_existing(store_path) as store:
-        if suite is not None and suite not in store.suites():
-            known = ", ".join(store.suites()) or "no suites"
-            raise UserError(f"no suite {suite!r} in {store_path}; it has: {known}")
-        return store.rows(suite)
+    path = Path(store_path)
+    if path.suffix == ".csv":
+        check_suite_of(path, suite)
+        return read_rows(path), store_path
+    committed = [Path(results, suite, "runs.csv")] if suite else sorted(Path(results).glob("*/runs.csv"))
+    committed = [f for f in committed if f.is_file()]
+    named = suite is not None or store_path == DEFAULT_STORE  # else every suite of the named store
+    if path.exists() or not (named and committed):
+        with open_existing(store_path) as store:
+            names = store.suites()
+            if suite is None or suite in names:
+                return store.rows(suite), store_path
+        if not committed:
+            known = ", ".join(names) or "no suites"
+            raise UserError(
+                f"no suite {suite!r} in {store_path} (it has: {known}) nor a {results}/{suite}/runs.csv"
+            )
+        log.info(f"no suite {suite} in {store_path}; reading {committed[0]}")
+        return read_rows(committed[0]), str(committed[0])
+    if not committed:
+        where = f"{results}/{suite}/runs.csv" if suite else f"{results}/*/runs.csv"
+        raise UserError(f"no store at {store_path} and no {where} to read runs from")
+    log.info(f"no store at {store_path}; reading {', '.join(map(str, committed))}")
+    by_key = {row["key"]: row for f in committed for row in read_rows(f)}  # a run in two suites once
+    return [by_key[k] for k in sorted(by_key)], ", ".join(map(str, committed))
 
 
-def stored_records(store_path: str, suite: str | None, metric: str) -> list:
+def check_suite_of(csv_path: Path, suite: str | None) -> None:
+    """Refuse a runs.csv whose provenance.json (beside it) names another suite than ``suite``."""
+    provenance = csv_path.with_name("provenance.json")
+    if suite is None or not provenance.is_file():
+        return
+    try:
+        recorded = json.loads(provenance.read_text()).get("suite")
+    except (OSError, ValueError, AttributeError):
+        return
+    if isinstance(recorded, str) and recorded != suite:
+        raise UserError(
+            f"{csv_path} holds the runs of suite {recorded!r} (its provenance.json), not {suite!r}"
+        )
+
+
+def metrics_to_show(suite: str | None, given: list[str] | None) -> list[str]:
+    """The metrics to show: those given, else those a packaged suite of that name declares,
+    else test_accuracy."""
+    from noprune.sweep.runner import available_suites, load_suite
+
+    if given:
+        return given
+    if suite in available_suites():
+        return list(load_suite(suite).metrics)
+    return ["test_accuracy"]
+
+
+def stored_records(store_path: str, suite: str | None, metrics: list[str]) -> list:
     """The runs of :func:`stored_rows` as records, refused with one line when no finished run
-    has ``metric``."""
+    has one of ``metrics``."""
     from noprune.sweep.store import Record
 
-    records = [Record.from_row(row) for row in stored_rows(store_path, suite)]
-    check_metrics(records, [metric], f"suite {suite}" if suite else store_path)
+    rows, _ = stored_rows(store_path, suite)
+    records = [Record.from_row(row) for row in rows]
+    check_metrics(records, metrics, f"suite {suite}" if suite else store_path)
     return records
 
 
@@ -585,20 +641,25 @@ def check_metrics(records: Iterable, metrics: Sequence[str], where: str, *, stor
 def cmd_leaderboard(args: argparse.Namespace) -> None:
     from noprune.report.leaderboard import build_tables, render
 
-    records = stored_records(args.store, args.suite, args.metric)
-    print(render(build_tables(records, args.metric), args.format))
+    metrics = metrics_to_show(args.suite, args.metric)
+    records = stored_records(args.store, args.suite, metrics)
+    print("\n".join(render(build_tables(records, metric), args.format) for metric in metrics))
 
 
 def cmd_plot(args: argparse.Namespace) -> None:
     from noprune.report.plots import plot_metric
 
-    out = Path(args.out or args.metric)
-    output_folder(out.parent, "--out", create=False)
-    records = stored_records(args.store, args.suite, args.metric)
-    output_folder(out.parent, "--out")
-    paths = plot_metric(records, args.metric, out)
+    metrics = metrics_to_show(args.suite, args.metric)
+    stems = {m: Path(f"{args.out}_{m}" if args.out and len(metrics) > 1 else args.out or m) for m in metrics}
+    for stem in stems.values():
+        output_folder(stem.parent, "--out", create=False)
+    records = stored_records(args.store, args.suite, metrics)
+    paths = []
+    for metric, stem in stems.items():
+        output_folder(stem.parent, "--out")
+        paths += plot_metric(records, metric, stem)
     if not paths:
-        raise UserError(f"nothing to plot: no task of these runs has {args.metric} at more than one density")
+        raise UserError(f"nothing to plot: no task of these runs has {metrics[0]} at more than one density")
     log.info("wrote " + ", ".join(str(p) for p in paths))
 
 

@@ -14,6 +14,7 @@ from noprune.cli import main
 from noprune.config import ExperimentConfig, PruneConfig, TrainConfig, canonical_json, run_key
 from noprune.errors import UserError
 from noprune.sweep.runs_csv import read_rows, write_rows
+from noprune.sweep.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -124,3 +125,27 @@ def test_render_redraws_committed_results_byte_for_byte(tmp_path, capsys):
     assert {p.name: p.read_bytes() for p in (results / "quick").iterdir()} == before
     assert main(["render", "nothing", "--results", str(results)]) == 2
     assert "no runs.csv in" in capsys.readouterr().err
+
+
+def test_a_suite_the_store_lacks_is_read_from_its_committed_csv_in_its_own_metrics(
+    tmp_path, capsys, monkeypatch
+):
+    """After `noprune run quick` a store exists; e2-noisy-digits' leaderboard, plot and status
+    still come from results/e2-noisy-digits/runs.csv (saying so), in the metrics its suite file
+    declares (train_accuracy, effective_density, memorised_fraction), not test_accuracy."""
+    results = tmp_path / "results"
+    shutil.copytree(ROOT / "results" / "e2-noisy-digits", results / "e2-noisy-digits")
+    monkeypatch.chdir(tmp_path)
+    Store.open(tmp_path / "runs" / "noprune.sqlite").close()  # a store, without this suite
+    assert main(["leaderboard", "e2-noisy-digits"]) == 0
+    out, err = capsys.readouterr()
+    assert "no suite e2-noisy-digits in runs/noprune.sqlite; reading results/e2-noisy-digits/runs.csv" in err
+    heads = [line.split(" — ")[1].split(":")[0] for line in out.splitlines() if line.startswith("### ")]
+    assert heads == ["train_accuracy (%)", "effective_density", "memorised_fraction"]
+    assert main(["status", "e2-noisy-digits"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split() == ["e2-noisy-digits", "640", "0", "0", "0"]
+    assert main(["plot", "e2-noisy-digits", "--metric", "memorised_fraction", "--out", "figure"]) == 0
+    assert (tmp_path / "figure.png").stat().st_size > 0
+    assert main(["leaderboard", "quick"]) == 2  # neither in the store nor in results/
+    assert main(["leaderboard", "e2-noisy-digits", "--metric", "bogus"]) == 2
+    assert "has the metric 'bogus'" in capsys.readouterr().err
