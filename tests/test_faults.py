@@ -170,6 +170,13 @@ def wait_for(condition, seconds: float = 60.0) -> None:
         time.sleep(0.05)
 
 
+def finished(store: Path) -> int:
+    try:
+        return sum(s == "done" for s, _, _ in rows(store).values())
+    except sqlite3.Error:  # not made yet
+        return 0
+
+
 def marked_running(store: Path) -> int:
     try:
         return sum(s == "running" for s, _, _ in rows(store).values())
@@ -221,6 +228,37 @@ def test_a_stopped_driver_leaves_no_run_marked_running_and_resumes_each_once(tmp
     assert resumed.returncode == 0, resumed.stderr
     assert "already done" in resumed.stdout
     assert [s for s, _, _ in rows(store).values()] == ["done"] * 6  # die=0 is the default: 6 runs
+
+
+def test_ctrl_c_with_a_worker_waiting_prints_one_line(tmp_path, plugin):
+    """Ctrl-C reaches the whole process group; near a sweep's end one worker waits for a call
+    that will not come. Only the driver speaks: one line (a waiting worker used to print its
+    KeyboardInterrupt traceback), and the finished runs are stored."""
+    store = tmp_path / "s.sqlite"
+    slow = suite(tmp_path, runs=5, die=0, epochs=1500)  # about 2 s a run
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "noprune", *run_args(slow, store), "--workers", "2", "--batch", "1", "-q"],
+        env=environment(plugin),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a group of its own, as a terminal gives a command
+    )
+    try:
+        wait_for(lambda: finished(store) >= 4)
+        os.killpg(driver.pid, signal.SIGINT)
+        driver.wait(timeout=60)
+        stderr = driver.stderr.read()
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+            driver.wait()
+    if driver.returncode == 0:
+        pytest.skip("the last run finished before the interrupt arrived")
+    assert driver.returncode == 130
+    assert stderr.splitlines() == [
+        "noprune: interrupted; finished results are stored, run the same command to resume"
+    ], stderr
 
 
 def test_two_drivers_through_a_symlink_share_one_lock(tmp_path, plugin):

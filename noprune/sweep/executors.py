@@ -186,7 +186,10 @@ class SerialExecutor(Executor):
 def _init_worker(threads: int, driver: int) -> None:
     """Process-pool initializer: give each worker its share of the cores, and end it when the
     driver is gone (a driver killed with SIGKILL cannot stop its workers; without this they
-    would finish their calls for no one and then wait forever)."""
+    would finish their calls for no one and then wait forever). Ctrl-C reaches every process
+    of the terminal's group: a worker ignores it (a worker waiting for its next call would
+    print a traceback) and the driver, which stores what finished, stops the workers."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     import torch
 
     torch.set_num_threads(threads)
