@@ -246,3 +246,13 @@ def test_timm_missing_gives_install_hint(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setitem(sys.modules, "timm", None)  # makes `import timm` raise ImportError
     with pytest.raises(UserError, match=r"pip install 'noprune\[timm\]'"):
         build_model("timm:resnet18", CIFAR, 10, seed=0)
+
+
+def test_a_timm_model_over_the_size_limit_is_refused_before_it_takes_memory(monkeypatch) -> None:
+    """timm's sizes are counted on the meta device; over the limit, one line and no model."""
+    pytest.importorskip("timm")
+    import noprune.models as models
+
+    monkeypatch.setattr(models, "MAX_WEIGHTS", 10**6)
+    with pytest.raises(UserError, match=r"timm model 'resnet18' has 11,\d{3},\d{3} parameters, more than"):
+        build_model("timm:resnet18", (3, 32, 32), 10, seed=0)

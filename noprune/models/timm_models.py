@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 from types import ModuleType
 
+import torch
 from torch import nn
 
 from noprune.errors import UserError
@@ -24,7 +25,11 @@ def _import_timm() -> ModuleType:
 
 
 def timm_model(name: str, in_channels: int, num_classes: int) -> nn.Module:
-    """``timm.create_model(name, pretrained=False, num_classes=..., in_chans=...)``."""
+    """``timm.create_model(name, pretrained=False, num_classes=..., in_chans=...)``, refused in
+    one line when it holds more than ``MAX_WEIGHTS`` parameters (counted on the meta device, so
+    before any memory is taken)."""
+    from noprune.models import MAX_WEIGHTS
+
     timm = _import_timm()
     if not name:
         raise UserError("model 'timm' needs a timm model name, e.g. timm:resnet18")
@@ -33,8 +38,14 @@ def timm_model(name: str, in_channels: int, num_classes: int) -> nn.Module:
         hint = f"did you mean {', '.join(close)}? " if close else ""
         msg = f"unknown timm model {name!r}; {hint}see timm.list_models() for the valid names"
         raise UserError(msg)
+    kwargs = {"pretrained": False, "num_classes": num_classes, "in_chans": in_channels}
     try:
-        kwargs = {"pretrained": False, "num_classes": num_classes, "in_chans": in_channels}
+        with torch.device("meta"):  # its size first, without memory
+            count = sum(p.numel() for p in timm.create_model(name, **kwargs).parameters())
+        if count > MAX_WEIGHTS:
+            raise UserError(
+                f"timm model {name!r} has {count:,} parameters, more than noprune builds ({MAX_WEIGHTS:,})"
+            )
         return timm.create_model(name, **kwargs)
     except (TypeError, ValueError, AssertionError, RuntimeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
