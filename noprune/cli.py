@@ -131,7 +131,14 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--out", required=True, help="folder for masks.safetensors, init.safetensors, report.json")
     add_training_flags(p)
 
-    r = sub.add_parser("run", help="run a suite: skip what is done, store each result, print the leaderboard")
+    r = sub.add_parser(
+        "run",
+        help="run a suite: skip what is done, store each result, print the leaderboard",
+        description="Run a suite (a packaged one by name, see `noprune list`, or a .toml file): every "
+        "run not yet done in the store is run, each result is stored as it finishes, and "
+        "results/SUITE/ receives leaderboard.md, figures, runs.csv and provenance.json. An "
+        "interrupted sweep resumes where it stopped when the same command is run again.",
+    )
     r.add_argument("suite", nargs="?", default="quick", help="suite name or .toml path (default quick)")
     r.add_argument(
         "--set",
@@ -481,10 +488,11 @@ def run_suite(args: argparse.Namespace, argv: Sequence[str], executor: object) -
             raise UserError(
                 f"{error}; the runs are stored: rerun the same command to write the files"
             ) from None
-        print(
-            f"{summary.done} done, {summary.failed} failed, {summary.skipped} already done "
-            f"({summary.seconds:.1f} s)"
-        )
+        if not args.quiet:  # -q: the leaderboard alone on standard output
+            print(
+                f"{summary.done} done, {summary.failed} failed, {summary.skipped} already done "
+                f"({summary.seconds:.1f} s)"
+            )
         print(render(build_tables(map(Record.from_row, rows), metrics[0]), "md"))
     log.info("wrote " + ", ".join(str(p) for p in paths))
     if not any(p.name == "runs.csv" for p in paths):
