@@ -105,6 +105,21 @@ def test_single_seed_has_zero_std() -> None:
     assert (cell.mean, cell.std, cell.n) == (0.5, 0.0, 1)
 
 
+def test_a_single_seed_shows_its_value_without_a_spread_and_a_column_of_ties_no_bold() -> None:
+    records = [
+        record(config("snip", 0.1, 0), 0.5, metric="information_lower"),
+        record(config("random", 0.1, 0), 0.0, metric="information_lower"),
+        record(config("snip", 0.2, 0), 0.0, metric="information_lower"),
+        record(config("random", 0.2, 0), 0.0, metric="information_lower"),
+    ]
+    text = render(build_tables(records, "information_lower"), "md")
+    rows = {r[0]: r[1:] for r in md_rows(text)}
+    assert rows["snip"] == ["0 (1)", "**0.5 (1)**"]  # at 0.2 both read 0: neither is best
+    assert rows["random"] == ["0 (1)", "0 (1)"]
+    assert "± 0" not in text and "accuracies in percent" not in text
+    assert "accuracies in percent" in render(build_tables(grid()), "md")
+
+
 def test_best_is_marked_per_column_and_references_never_compete() -> None:
     table = only(build_tables(grid()))
     for d in DENSITIES:

@@ -47,11 +47,11 @@ _SAMPLE_FIELDS = ("info.draws", "info.fit_draws", "info.parents")
 _COLUMN_FIELD = "prune.density"
 _MISSING = "–"
 _NOTE = (
-    "Each cell: mean ± std over seeds (sample std, ddof=1; 0 for one seed) and the number of seeds "
-    "n in parentheses; accuracies in percent; bold = best measured mean per density as shown "
-    "(lowest for losses and times, highest otherwise; means that read the same are all bold); "
-    "columns are densities (fraction of weights kept); rows starting with 'ref:' are published "
-    "numbers, not measured here, and never compete."
+    "Each cell: mean ± std over seeds (sample std, ddof=1) and the number of seeds n in "
+    "parentheses (one seed: its value and (1)){percent}; bold = best measured mean per density as "
+    "shown (lowest for losses and times, highest otherwise; means that read the same are all bold, "
+    "none where every row reads the same); columns are densities (fraction of weights kept); rows "
+    "starting with 'ref:' are published numbers, not measured here, and never compete."
 )
 
 
@@ -133,7 +133,9 @@ class Table:
         """The displayed text: ``91.2 ± 0.4 (3)`` for accuracies, 4 significant digits otherwise;
         reference cells show the published mean only."""
         mean, std = shown(cell.mean, self.metric, self.scale), shown(cell.std, self.metric, self.scale)
-        return mean if row.is_reference else f"{mean} ± {std} ({cell.n})"
+        if row.is_reference:
+            return mean
+        return f"{mean} ({cell.n})" if cell.n == 1 else f"{mean} ± {std} ({cell.n})"
 
 
 def shown(value: float, metric: str, scale: float) -> str:
@@ -286,7 +288,8 @@ def _make_table(
         return float(shown(mean, metric, scale))
 
     pick = min if lower_is_better(metric) else max
-    best = {d: pick(displayed(s[d][0]) for s in stats.values() if d in s) for d in densities}
+    shown_means = {d: [displayed(s[d][0]) for s in stats.values() if d in s] for d in densities}
+    best = {d: pick(ms) if len(set(ms)) > 1 else None for d, ms in shown_means.items()}  # all tie: none
 
     rows: list[Row] = []
     for row_key in sorted(stats):
@@ -449,7 +452,9 @@ def render(tables: Sequence[Table], fmt: str) -> str:
     if fmt not in FORMATS:
         raise UnknownNameError("leaderboard format", fmt, FORMATS)
     style = STYLES.get(fmt) or Style(fmt)
-    note = _NOTE if fmt in STYLES else _NOTE.replace("bold =", "* =")
+    percent = any(t.scale == 100.0 for t in tables)
+    note = _NOTE.format(percent="; accuracies in percent" if percent else "")
+    note = note if fmt in STYLES else note.replace("bold =", "* =")
     if fmt == "latex":
         note += " Needs \\usepackage{booktabs}."
     out = [style.note.format(style.escape(note) if fmt != "latex" else note), ""]
