@@ -9,7 +9,7 @@ Depends on torch only; never imports noprune.
 """
 
 from pruners.ablations import ABLATIONS, invert, reinit, shuffle
-from pruners.base import Pruner, ScoringPruner, Trainer
+from pruners.base import FAMILIES, Pruner, ScoringPruner, Trainer
 from pruners.connectivity import connected
 from pruners.masks import LayerStats, MaskSet
 from pruners.network import ModuleNetwork, Network
@@ -21,6 +21,7 @@ from pruners.selection import check_density, keep_count, select
 __all__ = [
     "ABLATIONS",
     "BUILTIN",
+    "FAMILIES",
     "PRUNERS",
     "LayerStats",
     "MaskSet",

@@ -31,7 +31,9 @@ class MagnitudeAfter(Pruner):
     description = "largest |theta| after dense training, then fine-tune from trained values"
     uses_data = True
     order = 5
-    color = "tab:purple"
+    color = "#882255"
+    marker = "d"
+    family = "after training"
     needs_trainer = True
     train_steps: int = 1000
 
@@ -63,7 +65,9 @@ class IMP(Pruner):
     description = "lottery ticket: train, prune 20% of survivors, rewind to step k, repeat"
     uses_data = True
     order = 6
-    color = "tab:brown"
+    color = "#0077BB"
+    marker = "o"
+    family = "after training"
     needs_trainer = True
     train_steps: int = 1000
     rewind_step: int = 0

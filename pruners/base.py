@@ -33,6 +33,11 @@ the pruned weights held at zero. IMP rewinding to step k > 0 also passes ``start
 schedule of that run. The caller owns the data, optimizer and seeds."""
 
 
+#: The families figures tell apart: random masks (no score), masks found at initialization,
+#: masks found by training.
+FAMILIES = ("random baseline", "at initialization", "after training")
+
+
 @dataclasses.dataclass
 class Pruner(ABC):
     """Base of every pruner. Subclasses are dataclasses whose fields are their settings."""
@@ -47,7 +52,12 @@ class Pruner(ABC):
     order: ClassVar[float] = 100.0
     """Where the pruner's rows go in tables and legends (lower first; the built-ins 0 to 6)."""
     color: ClassVar[str | None] = None
-    """Its colour in every figure (a matplotlib colour); None: one picked from its name."""
+    """Its colour in every figure (a matplotlib colour); None: one picked from its name. The
+    built-ins' colours are all different (Paul Tol's qualitative schemes and greys)."""
+    marker: ClassVar[str] = "o"
+    """Its matplotlib marker; with the colour, no two built-ins look alike."""
+    family: ClassVar[str] = "at initialization"
+    """Which of FAMILIES it belongs to; figures draw each family in its own line style."""
     scopes: ClassVar[tuple[str, ...]] = SCOPES
     """The scopes the pruner's selection runs in; ("global",) for the methods that set every
     layer's density themselves (ERK, smart ratio, PHEW)."""

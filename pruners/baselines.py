@@ -15,7 +15,9 @@ class Random(ScoringPruner):
     description = "uniform random scores from a seeded generator (data-blind baseline)"
     uses_data = False
     order = 0
-    color = "tab:gray"
+    color = "black"
+    marker = "o"
+    family = "random baseline"
 
     def score(self, net, masks, batch):
         return net.uniform()
@@ -29,7 +31,8 @@ class Magnitude(ScoringPruner):
     description = "largest |theta| at initialization (data-blind)"
     uses_data = False
     order = 1
-    color = "tab:blue"
+    color = "#88CCEE"
+    marker = ">"
 
     def score(self, net, masks, batch):
         return [w.abs() for w in net.weights()]

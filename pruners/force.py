@@ -36,7 +36,8 @@ class FORCE(ScoringPruner):
     )
     uses_data = True
     order = 2.6
-    color = "tab:pink"
+    color = "#AA4499"
+    marker = "v"
     rounds: int = 60
     train_mode: bool = True
 

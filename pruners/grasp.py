@@ -24,7 +24,8 @@ class GraSP(ScoringPruner):
     description = "gradient-flow preservation, keeps the lowest -theta*Hg (Wang et al. 2020)"
     uses_data = True
     order = 3
-    color = "tab:green"
+    color = "#117733"
+    marker = "P"
     temperature: float = 200.0
     train_mode: bool = True
 

@@ -25,7 +25,8 @@ class IterSNIP(SNIP):
     name = "iter_snip"
     description = "SNIP recomputed on the masked network over 60 exponential steps (de Jorge et al. 2021)"
     order = 2.5
-    color = "tab:olive"
+    color = "#CC6677"
+    marker = "^"
     rounds: int = 60
 
     def schedule(self, density: float) -> list[float]:

@@ -37,7 +37,8 @@ class NTKSAP(ScoringPruner):
     description = "finite-difference NTK trace, random inputs, re-drawn weights, data-free (Wang et al. 2023)"
     uses_data = False
     order = 4.5
-    color = "tab:olive"
+    color = "#44AA99"
+    marker = "*"
     rounds: int = 20
     draws: int = 5
     epsilon: float = 0.01

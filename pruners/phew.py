@@ -36,7 +36,8 @@ class PHEW(Pruner):
     description = "union of random input-output paths biased by |theta|, data-free (Patil & Dovrolis 2021)"
     uses_data = False
     order = 4.7
-    color = "teal"
+    color = "#999933"
+    marker = "p"
     scopes = ("global",)
 
     #: Scoring passes' worth of walking per unit of density: the walks are a Python loop over the

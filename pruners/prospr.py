@@ -34,7 +34,8 @@ class ProsPr(ScoringPruner):
     )
     uses_data = True
     order = 2.8
-    color = "tab:cyan"
+    color = "#332288"
+    marker = "D"
     steps: int = 3
     lr: float = 0.1
     momentum: float = 0.0

@@ -95,7 +95,8 @@ class PX(ScoringPruner):
     uses_data = True
     uses_labels = False  # the gates and the path values come from the inputs alone
     order = 4.6
-    color = "gold"
+    color = "#DDCC77"
+    marker = "h"
     rounds: int = 100
 
     batchnorm_mode = "train"  # both estimator copies; the gates come from eval mode

@@ -89,7 +89,9 @@ class Uniform(LayerRatio):
     description = "random, the same density in every layer (data-blind baseline)"
     scopes = ("global", "layerwise")  # the same masks in either: every layer at the density
     order = 0.1
-    color = "silver"
+    color = "#BBBBBB"
+    marker = "s"
+    family = "random baseline"
 
     def layer_densities(self, shapes, density):
         return [density] * len(shapes)
@@ -103,7 +105,9 @@ class ERK(LayerRatio):
     name = "erk"
     description = "random with Erdos-Renyi-Kernel layer densities (Evci et al. 2020)"
     order = 0.2
-    color = "darkgray"
+    color = "#997700"
+    marker = "^"
+    family = "random baseline"
     power: float = 1.0
 
     def __post_init__(self) -> None:
@@ -144,7 +148,9 @@ class SmartRatio(LayerRatio):
     name = "smart_ratio"
     description = "random with quadratically decaying layer densities, classifier 30% (Su et al. 2020)"
     order = 0.3
-    color = "dimgray"
+    color = "#994455"
+    marker = "v"
+    family = "random baseline"
     classifier_density: float = 0.3
     form: str = "resnet"
 
@@ -177,7 +183,9 @@ class RandomLike(Pruner):
         "random within each layer, with the layer densities of another pruner's mask (Frankle et al. 2021)"
     )
     order = 6.5
-    color = "rosybrown"
+    color = "#6699CC"
+    marker = "D"
+    family = "random baseline"
     like: str = "synflow"
     train_steps: int = 0
     rewind_step: int = 0

@@ -23,7 +23,8 @@ class SNIP(ScoringPruner):
     description = "connection sensitivity |theta * dL/dtheta| on one batch (Lee et al. 2019)"
     uses_data = True
     order = 2
-    color = "tab:orange"
+    color = "#EE7733"
+    marker = "s"
     train_mode: bool = True
 
     def score(self, net, masks, batch):

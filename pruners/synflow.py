@@ -27,7 +27,8 @@ class SynFlow(ScoringPruner):
     description = "iterative synaptic flow, 100 rounds, float64, data-free (Tanaka et al. 2020)"
     uses_data = False
     order = 4
-    color = "tab:red"
+    color = "#CC3311"
+    marker = "X"
     legacy_settings: ClassVar[dict[str, str]] = {"rounds": "synflow_rounds"}
     rounds: int = 100
     input_shape: tuple[int, ...] | None = None

@@ -24,12 +24,15 @@ from noprune.config import flat_config
 from noprune.data import parse_data_spec
 from noprune.report.leaderboard import Table, build_tables, pruner_label
 from noprune.report.plots import (
+    FAMILY_NOTE,
     band,
     legend_right,
     metric_range,
     plain_label,
     plot_tables,
     pruner_color,
+    pruner_line,
+    pruner_marker,
     row_colors,
     save_figure,
     task_stems,
@@ -145,22 +148,24 @@ def _figure(figure: Figure, table: Table, stem: Path) -> list[Path]:
             mean = [row.cells[d].mean * scale for d in densities]
             std = [row.cells[d].std * scale for d in densities]
             key = plain_label(row)
-            ax.plot(xs, mean, "-o", color=color, label=row.label, linewidth=1.6, markersize=4, zorder=2)
+            style, width = pruner_line(row.pruner)
+            marker = pruner_marker(row.pruner)
+            ax.plot(xs, mean, style, marker=marker, color=color, label=row.label, linewidth=width, ms=5)
             lo, hi = band(mean, std, metric_range(figure.metric, scale))
             ax.fill_between(xs, lo, hi, color=color, alpha=0.12, linewidth=0)
             paper = [(s, v * scale) for s, v in readings.get(key, ()) if low - 1e-9 <= s <= high + 1e-9]
             if paper and key not in drawn:
                 drawn.add(key)
                 base = pruner_color(row.pruner)
-                ax.plot(*zip(*paper, strict=True), "x--", color=base, alpha=0.7, linewidth=0.9, zorder=1.5)
+                ax.plot(*zip(*paper, strict=True), "x:", color=base, alpha=0.7, linewidth=0.9, zorder=1.5)
         ax.set_xlabel("sparsity (fraction of weights pruned)")
         ax.set_ylabel(figure.ylabel)
         ax.set_ylim(-0.05 * scale, 1.05 * scale)
         ax.set_title(table.task, fontsize=10)
         ax.grid(True, alpha=0.3)
-        note = "mean over seeds, band ±1 std"
+        note = f"mean over seeds, band ±1 std\n{FAMILY_NOTE}"
         if readings:
-            note += f"\ndashed x: paper's {figure.source} (read off)"
+            note += f"\ndotted x: paper's {figure.source} (read off)"
         legend_right(ax, note)
         return save_figure(fig, stem)
     finally:
@@ -218,7 +223,7 @@ def _dense_figure(
             "o",
             color="black",
             markersize=4,
-            label=f"dense (mean ± std, {curve.runs} runs)",
+            label=f"dense (mean ± std; {curve.runs:,} runs, every suite's)",
         )
         ax.plot(curve.params, curve.fraction, "-", color="black", linewidth=1.4, label="dense, monotone fit")
         seen: set[str] = set()
@@ -241,9 +246,15 @@ def _dense_figure(
         ax.set_ylim(-0.03, 1.03)
         ax.set_xlabel("weights (dense: all; sparse: open = nnz, filled = dense-equivalent count)")
         ax.set_ylabel("fraction of points memorised")
-        ax.set_title(f"E7: dense-equivalent counts on {match.get('data', '')}", fontsize=10)
+        data = match.get("data", "")
+        ax.set_title(
+            f"E7: each sparse network at the dense width that memorises as much ({data} data)", fontsize=10
+        )
         ax.grid(True, which="major", alpha=0.3)
-        note = "means over seeds; a line joins a sparse\nnetwork's nnz to its dense-equivalent count"
+        note = (
+            "means over seeds; a line joins a sparse\nnetwork's nnz to its dense-equivalent count;"
+            "\nan open marker alone memorises less than\nthe narrowest dense network (no equivalent)"
+        )
         legend_right(ax, note)
         return save_figure(fig, stem)
     finally:

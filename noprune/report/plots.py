@@ -73,6 +73,23 @@ def pruner_color(pruner: str) -> str:
     return (cls.color if cls is not None else None) or _SPARE[zlib.crc32(pruner.encode()) % len(_SPARE)]
 
 
+#: (line style, width) of each family of pruners: random masks dashed, masks found by training thick.
+FAMILY_LINES = {"random baseline": ("--", 1.2), "at initialization": ("-", 1.5), "after training": ("-", 2.6)}
+FAMILY_NOTE = "dashed: random baselines; thick: found by training"
+
+
+def pruner_marker(pruner: str) -> str:
+    """The marker of a pruner in every plot (its class's ``marker``)."""
+    cls = pruners.PRUNERS.get(pruner)
+    return cls.marker if cls is not None else "o"
+
+
+def pruner_line(pruner: str) -> tuple[str, float]:
+    """(line style, width) of a pruner: its family's (:data:`FAMILY_LINES`)."""
+    cls = pruners.PRUNERS.get(pruner)
+    return FAMILY_LINES.get(cls.family if cls is not None else "", ("-", 1.5))
+
+
 def plain_label(row: Row) -> str:
     """The row's label without its settings (``synflow [rounds=3]`` -> ``synflow``): the
     key of the paper's readings and of the colour family."""
@@ -189,15 +206,17 @@ def band(
     return lo, hi
 
 
-def _style(row: Row) -> tuple[str, str]:
-    """(line style, marker) of a row."""
+def _style(row: Row) -> tuple[str, str, float]:
+    """(line style, marker, line width) of a row: its pruner's (family line, own marker);
+    published references dotted with crosses, ablations and per-layer scopes dash-dotted."""
+    linestyle, width = pruner_line(row.pruner)
     if row.is_reference:
-        return "--", "x"
+        return ":", "x", 1.2
     if row.ablation:
-        return ":", _ABLATION_MARKERS.get(row.ablation, "D")
+        return "-.", _ABLATION_MARKERS.get(row.ablation, "D"), width
     if row.scope != "global":
-        return "-.", "P"
-    return "-", "o"
+        return "-.", "P", width
+    return linestyle, pruner_marker(row.pruner), width
 
 
 def _plot_table(table: Table, stem: Path) -> list[Path]:
@@ -212,7 +231,7 @@ def _plot_table(table: Table, stem: Path) -> list[Path]:
         for row, color in zip(table.rows, row_colors(table.rows), strict=True):
             xs = [d for d in table.densities if d in row.cells]
             ys = [row.cells[d].mean * scale for d in xs]
-            linestyle, marker = _style(row)
+            linestyle, marker, width = _style(row)
             ax.plot(
                 xs,
                 ys,
@@ -221,8 +240,8 @@ def _plot_table(table: Table, stem: Path) -> list[Path]:
                 color=color,
                 label=row.label,
                 alpha=0.75 if row.is_reference else 1.0,
-                linewidth=1.2 if row.is_reference else 1.6,
-                markersize=5,
+                linewidth=width,
+                markersize=6,
                 zorder=1.5 if row.is_reference else 2.0,
             )
             if not row.is_reference:
@@ -230,16 +249,43 @@ def _plot_table(table: Table, stem: Path) -> list[Path]:
                 lo, hi = band(ys, std, metric_range(table.metric, scale))
                 ax.fill_between(xs, lo, hi, color=color, alpha=0.15, linewidth=0)
         density_axis(ax, table.densities)
-        ax.set_ylabel(table.metric + (" (%)" if table.is_accuracy else ""))
+        ax.set_ylabel(metric_label(table.metric, table.is_accuracy))
         ax.set_title(table.task, fontsize=10)
         ax.grid(True, which="major", alpha=0.3)
-        note = "mean over seeds, band ±1 std" + (
-            "\ndashed: published reference" if table.reference_rows else ""
+        note = f"mean over seeds, band ±1 std\n{FAMILY_NOTE}" + (
+            "\ndotted: published reference" if table.reference_rows else ""
         )
         legend_right(ax, note)
         return save_figure(fig, stem)
     finally:
         plt.close(fig)
+
+
+#: Axis labels of the metrics the suites plot, in words and units; others: the name, spaced.
+METRIC_LABELS = {
+    "test_accuracy": "test accuracy (%)",
+    "train_accuracy": "train accuracy (%)",
+    "memorised_fraction": "fraction of random labels memorised",
+    "effective_density": "effective density (weights on an input-output path)",
+    "information_lower": "I(mask; labels), certified lower bound (bits)",
+    "information_upper": "I(mask; labels), certified upper bound (bits)",
+}
+
+
+def metric_label(metric: str, percent: bool = False) -> str:
+    """A metric's axis label: words and unit, not its field name."""
+    return METRIC_LABELS.get(metric) or metric.replace("_", " ") + (" (%)" if percent else "")
+
+
+def spaced_labels(densities: Sequence[float], apart: float = 0.1) -> list[str]:
+    """The density labels, with '' for a density closer than ``apart`` decades (a factor 1.26)
+    to the last one labelled: 0.03 and 0.025 would print over each other."""
+    labels, last = [], None
+    for density, label in zip(densities, density_labels(densities), strict=True):
+        near = last is not None and abs(math.log10(density / last)) < apart
+        labels.append("" if near else label)
+        last = last if near else density
+    return labels
 
 
 def density_axis(ax: Axes, densities: Sequence[float]) -> None:
@@ -249,7 +295,7 @@ def density_axis(ax: Axes, densities: Sequence[float]) -> None:
     ax.set_xscale("log")
     ax.invert_xaxis()
     if len(densities) <= 10:
-        ax.set_xticks(list(densities), density_labels(densities))
+        ax.set_xticks(list(densities), spaced_labels(densities))
         ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("density (fraction of weights kept)")
 
