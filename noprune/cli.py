@@ -512,18 +512,24 @@ def open_existing(path: str):
 
 
 def cmd_status(args: argparse.Namespace) -> None:
-    """Each suite's runs by status: every suite of the store, or the one named (found as
-    :func:`stored_rows` finds it)."""
-    if args.suite is None and not args.store.endswith(".csv"):
+    """Each suite's runs by status: every suite of the store, or the one named, counted in the
+    store where it holds the suite, else read as :func:`stored_rows` finds it."""
+    counted: dict[str, Counter[str]] | None = None
+    failed: list[dict] = []
+    running = False
+    store_path = Path(args.store)
+    if store_path.suffix != ".csv" and (store_path.exists() or args.suite is None):
         with open_existing(args.store) as store:
-            counted = {name: store.counts(name) for name in store.suites()}
-            failed: list[dict] = []
-            running = store.driver_running()
-    else:
-        rows, source = stored_rows(args.store, args.suite)
-        counted = {args.suite or Path(args.store).parent.name: Counter(r["status"] for r in rows)}
+            if args.suite is None or args.suite in store.suites():
+                counted = {
+                    name: store.counts(name) for name in ([args.suite] if args.suite else store.suites())
+                }
+                failed = [r for r in store.rows(args.suite) if r["status"] == "failed"] if args.suite else []
+                running = store.driver_running()
+    if counted is None:  # not in the store: a runs.csv, given or committed
+        rows, _ = stored_rows(args.store, args.suite)
+        counted = {args.suite or store_path.parent.name: Counter(r["status"] for r in rows)}
         failed = [r for r in rows if r["status"] == "failed"]
-        running = source == args.store and Path(args.store).suffix != ".csv" and driver_holds(args.store)
     # rows marked running are running only while a driver holds the lock; else a killed
     # driver left them, and the next noprune run on this store runs them again
     label = "running" if running else "interrupted"
@@ -532,12 +538,6 @@ def cmd_status(args: argparse.Namespace) -> None:
         print(f"{name:<20} {c['done']:>7} {c['failed']:>7} {c['pending']:>7} {c['running']:>11}")
     for row in failed:
         print(f"failed {row['key']}: {(row['error'] or '').splitlines()[0] if row['error'] else ''}")
-
-
-def driver_holds(store_path: str) -> bool:
-    """Whether a driver runs the store's rows marked running now."""
-    with open_existing(store_path) as store:
-        return store.driver_running()
 
 
 def cmd_ingest(args: argparse.Namespace) -> None:
